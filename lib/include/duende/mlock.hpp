@@ -1,0 +1,233 @@
+// <duende/mlock.hpp>: memory locking for swap-critical daemons.
+//
+// A C++20 port of the Rust crate duende-mlock. A daemon that serves as a swap device (a
+// ublk or NBD server, a userspace block driver) deadlocks if the kernel swaps out its own
+// pages: to swap them back in it needs itself. Pinning the process with mlockall() cures
+// that. Locks are per process: they are not inherited across fork() and are dropped by
+// execve(), so every such process locks itself, by linking this library or by being
+// started with libduende-mlock-preload.so in LD_PRELOAD.
+//
+// Thread safety: every function here may be called from any thread. Locking is a property
+// of the whole process, so concurrent lock/unlock calls race in the kernel's sense only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+#include "duende/result.hpp"
+
+namespace duende::mlock {
+
+class MlockConfigBuilder;
+
+// What lock_with_config() should do. Immutable; build one with MlockConfig::builder().
+// Defaults are the crate's: current, future and required on; onfault off. The additions
+// beyond the crate (io_flusher, retain_heap) default to off.
+class MlockConfig {
+ public:
+  // The default configuration (same as builder().build()).
+  MlockConfig() = default;
+  static MlockConfigBuilder builder();
+
+  // Lock the pages mapped now (MCL_CURRENT).
+  bool current() const noexcept { return current_; }
+  // Lock pages mapped in the future (MCL_FUTURE).
+  bool future() const noexcept { return future_; }
+  // A failure to lock is an error (true) or a successful result holding a failed status.
+  bool required() const noexcept { return required_; }
+  // Lock pages only when first touched (MCL_ONFAULT, Linux 4.4). On a kernel that answers
+  // EINVAL to it, lock_with_config() retries without it and says so in the status.
+  bool onfault() const noexcept { return onfault_; }
+  // Mark the process as an I/O flusher (prctl PR_SET_IO_FLUSHER, Linux 5.6): the kernel
+  // then avoids recursing into filesystem/block I/O from its allocations, which is what a
+  // block device server needs. Requires CAP_SYS_RESOURCE. Inherited by children.
+  bool io_flusher() const noexcept { return io_flusher_; }
+  // Tune malloc so freed heap is kept rather than returned to the kernel and re-faulted
+  // under pressure: M_TRIM_THRESHOLD and M_MMAP_MAX as real-time programs do.
+  bool retain_heap() const noexcept { return retain_heap_; }
+
+  bool operator==(const MlockConfig&) const = default;
+
+ private:
+  friend class MlockConfigBuilder;
+  bool current_ = true;
+  bool future_ = true;
+  bool required_ = true;
+  bool onfault_ = false;
+  bool io_flusher_ = false;
+  bool retain_heap_ = false;
+};
+
+// Builder for MlockConfig; each setter returns the builder for chaining.
+class MlockConfigBuilder {
+ public:
+  MlockConfigBuilder& current(bool on) noexcept { return config_.current_ = on, *this; }
+  MlockConfigBuilder& future(bool on) noexcept { return config_.future_ = on, *this; }
+  MlockConfigBuilder& required(bool on) noexcept { return config_.required_ = on, *this; }
+  MlockConfigBuilder& onfault(bool on) noexcept { return config_.onfault_ = on, *this; }
+  MlockConfigBuilder& io_flusher(bool on) noexcept { return config_.io_flusher_ = on, *this; }
+  MlockConfigBuilder& retain_heap(bool on) noexcept { return config_.retain_heap_ = on, *this; }
+  MlockConfig build() const noexcept { return config_; }
+
+ private:
+  MlockConfig config_;
+};
+
+inline MlockConfigBuilder MlockConfig::builder() { return {}; }
+
+// The outcome of a locking attempt: locked (with the bytes locked), failed (with the
+// errno; only returned when the config did not require locking), or unsupported (not
+// Linux).
+class DUENDE_MLOCK_API MlockStatus {
+ public:
+  enum class Kind { Locked, Failed, Unsupported };
+
+  static MlockStatus locked(std::uint64_t bytes, bool onfault_dropped = false) noexcept {
+    return MlockStatus(Kind::Locked, bytes, 0, onfault_dropped);
+  }
+  static MlockStatus failed(int error_number) noexcept {
+    return MlockStatus(Kind::Failed, 0, error_number, false);
+  }
+  static MlockStatus unsupported() noexcept { return MlockStatus(Kind::Unsupported, 0, 0, false); }
+
+  Kind kind() const noexcept { return kind_; }
+  bool is_locked() const noexcept { return kind_ == Kind::Locked; }
+  bool is_failed() const noexcept { return kind_ == Kind::Failed; }
+  bool is_unsupported() const noexcept { return kind_ == Kind::Unsupported; }
+  // VmLck right after locking, in bytes; 0 unless locked.
+  std::uint64_t bytes_locked() const noexcept { return bytes_; }
+  // The errno of the failed call; 0 unless failed.
+  int failure_errno() const noexcept { return errno_; }
+  // True when MCL_ONFAULT was asked for, the kernel refused it (EINVAL), and the lock was
+  // taken without it (every page populated now).
+  bool onfault_dropped() const noexcept { return onfault_dropped_; }
+
+  // As the crate formats it: "locked (4 KB)", "failed (errno=12)", "unsupported platform";
+  // a dropped MCL_ONFAULT adds ", without MCL_ONFAULT" inside the parentheses.
+  std::string to_string() const;
+
+  bool operator==(const MlockStatus&) const = default;
+
+ private:
+  MlockStatus(Kind kind, std::uint64_t bytes, int error_number, bool onfault_dropped) noexcept
+      : kind_(kind), bytes_(bytes), errno_(error_number), onfault_dropped_(onfault_dropped) {}
+  Kind kind_;
+  std::uint64_t bytes_;
+  int errno_;
+  bool onfault_dropped_;
+};
+
+// Why locking failed, with the errno the kernel gave.
+class DUENDE_MLOCK_API MlockError {
+ public:
+  enum class Kind {
+    PermissionDenied,  // EPERM: no CAP_IPC_LOCK and RLIMIT_MEMLOCK is 0
+    ResourceLimit,     // ENOMEM: more than RLIMIT_MEMLOCK, or out of memory
+    InvalidArgument,   // EINVAL: flags the kernel does not know
+    WouldBlock,        // EAGAIN: some pages could not be locked
+    Unknown,           // any other errno
+  };
+  // The step that failed: mlockall() itself or prctl(PR_SET_IO_FLUSHER).
+  enum class Operation { Mlockall, IoFlusher };
+
+  // Classifies `error_number` (an errno value).
+  static MlockError from_errno(int error_number,
+                               Operation operation = Operation::Mlockall) noexcept;
+
+  Kind kind() const noexcept { return kind_; }
+  Operation operation() const noexcept { return operation_; }
+  // The errno value (named so because errno is a macro).
+  int error_number() const noexcept { return errno_; }
+  bool is_permission_error() const noexcept { return kind_ == Kind::PermissionDenied; }
+  bool is_resource_limit() const noexcept { return kind_ == Kind::ResourceLimit; }
+
+  // One line: what failed, the kernel's words, and the fix in this ecosystem's terms,
+  // e.g. "mlockall failed: Operation not permitted (EPERM): grant CAP_IPC_LOCK
+  // (systemd: AmbientCapabilities=CAP_IPC_LOCK; docker: --cap-add=IPC_LOCK) or raise the
+  // memlock limit (LimitMEMLOCK=infinity; docker: --ulimit memlock=-1:-1)".
+  std::string message() const;
+
+  bool operator==(const MlockError&) const = default;
+
+ private:
+  MlockError(Kind kind, int error_number, Operation operation) noexcept
+      : kind_(kind), errno_(error_number), operation_(operation) {}
+  Kind kind_;
+  int errno_;
+  Operation operation_;
+};
+
+// Locks all current and future memory with the default config (required): same as
+// lock_with_config(MlockConfig()).
+DUENDE_MLOCK_API Result<MlockStatus, MlockError> lock_all();
+
+// Applies `config` to the calling process:
+//  - neither current nor future: returns locked (0 bytes) without any syscall;
+//  - retain_heap: tunes malloc (cannot fail in a way worth reporting);
+//  - io_flusher: prctl(PR_SET_IO_FLUSHER); a failure is an error (Operation::IoFlusher)
+//    when required, else ignored (best effort) and locking goes on;
+//  - mlockall() with MCL_CURRENT/MCL_FUTURE/MCL_ONFAULT as asked; EINVAL with onfault is
+//    retried without MCL_ONFAULT (status.onfault_dropped()).
+// On success returns locked(VmLck bytes). On failure returns the error when required(),
+// otherwise a successful result holding failed(errno).
+// When the environment has DUENDE_MLOCK_REPORT=1 and NOTIFY_SOCKET, the outcome is also
+// sent there as one sd_notify-format datagram (see send_lock_report()).
+DUENDE_MLOCK_API Result<MlockStatus, MlockError> lock_with_config(const MlockConfig& config);
+
+// munlockall(): unlocks every locked page and ends MCL_FUTURE. Fails only on a kernel
+// error (errno as MlockError).
+DUENDE_MLOCK_API Result<void, MlockError> unlock_all();
+
+// True when VmLck of this process is above zero. False also when /proc is unreadable.
+DUENDE_MLOCK_API bool is_locked() noexcept;
+
+// VmLck of this process in bytes: the virtual size of locked mappings, which includes
+// PROT_NONE reservations and untouched MCL_ONFAULT ranges. 0 when /proc is unreadable.
+DUENDE_MLOCK_API std::uint64_t locked_bytes() noexcept;
+
+// The lock report datagram for `status`, in sd_notify format (newline-separated
+// KEY=VALUE): X_DUENDE_MLOCK=locked|failed|unsupported, X_DUENDE_MLOCK_BYTES=N,
+// X_DUENDE_MLOCK_ERRNO=E.
+DUENDE_MLOCK_API std::string format_lock_report(const MlockStatus& status);
+
+// Sends format_lock_report(status) to $NOTIFY_SOCKET when DUENDE_MLOCK_REPORT=1 is set.
+// Returns 0 when sent, 0 when not asked to (variables unset), or a positive errno when the
+// send failed. Never throws; does not change NOTIFY_SOCKET.
+DUENDE_MLOCK_API int send_lock_report(const MlockStatus& status) noexcept;
+
+// Memory of one process, read from /proc/PID/status and /proc/PID/smaps.
+struct ProcessMemory {
+  pid_t pid = 0;
+  std::uint64_t locked_bytes = 0;    // VmLck
+  std::uint64_t resident_bytes = 0;  // VmRSS
+  std::uint64_t swapped_bytes = 0;   // VmSwap
+  std::uint64_t pinned_bytes = 0;    // VmPin
+  // Only set when coverage was asked for: every lockable mapping carries the `lo` flag
+  // (special mappings such as [vvar], [vdso], [vsyscall], VM_IO, VM_PFNMAP, VM_MIXEDMAP,
+  // VM_DONTEXPAND and hugetlb ones cannot be locked and are not counted).
+  bool coverage_checked = false;
+  bool fully_locked = false;
+  std::uint64_t lockable_mappings = 0;
+  std::uint64_t unlocked_mappings = 0;
+  bool operator==(const ProcessMemory&) const = default;
+};
+
+// Why inspect() could not read a process.
+struct InspectError {
+  int error_number = 0;  // ESRCH: no such process (or a zombie: it has no memory left);
+                         // EACCES/EPERM: not allowed to read it; EINVAL: kernel thread or
+                         // malformed /proc text; other errno from reading /proc.
+  std::string message;   // "pid 42: no such process", "pid 1: /proc/1/smaps: ..."
+  bool operator==(const InspectError&) const = default;
+};
+
+// Reads the memory figures of process `pid` from /proc (VmLck, VmRSS, VmSwap, VmPin), and
+// with `check_coverage` also walks /proc/PID/smaps to tell whether every lockable mapping
+// is locked (costlier: proportional to the number of mappings). A vanished, zombie or
+// unreadable process is an error, never zeros.
+DUENDE_MLOCK_API Result<ProcessMemory, InspectError> inspect(pid_t pid,
+                                                             bool check_coverage = false);
+
+}  // namespace duende::mlock

@@ -1,0 +1,14 @@
+// The library's one seam to the file system: whole-file reads of /proc.
+#pragma once
+
+#include <string>
+
+#include "duende/result.hpp"
+
+namespace duende::mlock::internal {
+
+// Reads the whole file at `path` (procfs files report size 0, so it reads until EOF).
+// Fails with the errno of open() or read(); EINTR is retried.
+Result<std::string, int> read_whole_file(const std::string& path);
+
+}  // namespace duende::mlock::internal
