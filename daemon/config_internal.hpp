@@ -75,7 +75,7 @@ class ObjectReader {
   ProblemSink& sink() const { return sink_; }
 
   bool read_bool(std::string_view key, bool& out) const;
-  bool read_number(std::string_view key, double& out, const NumberRange& range) const;
+  bool read_seconds(std::string_view key, double& out, const NumberRange& range) const;
   bool read_integer(std::string_view key, std::int64_t& out, std::int64_t min,
                     std::int64_t max) const;
   bool read_string(std::string_view key, std::string& out) const;
@@ -96,14 +96,18 @@ std::string type_error(std::string_view expected, const Json& got);
 void read_mlock_flags(const Json& value, const std::string& pointer, ProblemSink& sink,
                       MlockFlags& flags);
 
+// The names of all children in the merged document.
+using ChildNames = std::vector<std::string_view>;
+
 // Validates one child definition at `pointer`; fills `child` (whose name is already set).
-void read_child(const Json& value, const std::string& pointer, ProblemSink& sink,
-                ChildConfig& child);
+// Entries of its "after" list must be among `names`.
+void read_child(const Json& value, const std::string& pointer, const ChildNames& names,
+                ProblemSink& sink, ChildConfig& child);
 
 // Resolves the "user" and "group" members of a child object into its credentials.
 void read_identity(const ObjectReader& reader, ChildConfig& child);
 
-// Checks every child's `after` list and fills config.start_order.
+// Fills config.start_order from the (already checked) `after` lists; reports cycles.
 void order_children(Config& config, ProblemSink& sink);
 
 // Validates the merged document into a Config; problems go to `sink`.

@@ -1,0 +1,134 @@
+// The lock report datagram, received on a socket the test owns.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "duende/mlock.hpp"
+#include "forked_child.hpp"
+
+namespace duende::mlock {
+namespace {
+
+// A datagram socket with SO_PASSCRED bound at `path` (a leading '@' means abstract).
+class ReportSocket {
+ public:
+  explicit ReportSocket(std::string path) : path_(std::move(path)) {
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    const int on = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path_.data(), path_.size());
+    if (path_[0] == '@')
+      addr.sun_path[0] = '\0';
+    else
+      unlink(path_.c_str());
+    bind_ok_ = bind(fd_, reinterpret_cast<sockaddr*>(&addr),
+                    offsetof(sockaddr_un, sun_path) + path_.size()) == 0;
+  }
+  ~ReportSocket() {
+    close(fd_);
+    if (path_[0] == '/') unlink(path_.c_str());
+  }
+  bool ok() const { return fd_ >= 0 && bind_ok_; }
+
+  // Waits up to `ms` for one datagram; returns its text and fills `sender`.
+  std::string receive(pid_t& sender, int ms = 5000) {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, ms) != 1) return "(timeout)";
+    char buf[1024];
+    iovec iov{buf, sizeof buf};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const ssize_t n = recvmsg(fd_, &msg, 0);
+    if (n < 0) return "(recv error)";
+    sender = -1;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
+        sender = reinterpret_cast<ucred*>(CMSG_DATA(c))->pid;
+    return std::string(buf, n);
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool bind_ok_ = false;
+};
+
+std::string socket_path(const char* tag) {
+  return "/tmp/duende-report-" + std::string(tag) + "-" + std::to_string(getpid());
+}
+
+TEST(LockReport, ArrivesWithTheChildsCredentials) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to lock";
+  ReportSocket sock(socket_path("ok"));
+  ASSERT_TRUE(sock.ok());
+  const std::string path = socket_path("ok");
+  test::ForkedChild child([&path] {
+    setenv("NOTIFY_SOCKET", path.c_str(), 1);
+    setenv("DUENDE_MLOCK_REPORT", "1", 1);
+    const auto r = lock_all();
+    return r ? std::to_string(r->bytes_locked()) : r.error().message();
+  });
+  pid_t sender = 0;
+  const std::string text = sock.receive(sender);
+  EXPECT_EQ(sender, child.pid());
+  EXPECT_EQ(text, "X_DUENDE_MLOCK=locked\nX_DUENDE_MLOCK_BYTES=" + child.message() +
+                      "\nX_DUENDE_MLOCK_ERRNO=0\n");
+}
+
+TEST(LockReport, ReportsFailureWithErrno) {
+  ReportSocket sock("@duende-report-fail-" + std::to_string(getpid()));
+  ASSERT_TRUE(sock.ok());
+  const std::string path = "@duende-report-fail-" + std::to_string(getpid());
+  test::ForkedChild child([&path] {
+    setenv("NOTIFY_SOCKET", path.c_str(), 1);
+    setenv("DUENDE_MLOCK_REPORT", "1", 1);
+    const rlimit zero{0, 0};
+    setrlimit(RLIMIT_MEMLOCK, &zero);
+    if (geteuid() == 0 && setuid(65534) != 0) return std::string("setup failed");
+    return std::string(lock_all() ? "locked?" : "failed");
+  });
+  pid_t sender = 0;
+  const std::string text = sock.receive(sender);
+  EXPECT_EQ(child.message(), "failed");
+  EXPECT_EQ(sender, child.pid());
+  EXPECT_EQ(text, "X_DUENDE_MLOCK=failed\nX_DUENDE_MLOCK_BYTES=0\nX_DUENDE_MLOCK_ERRNO=" +
+                      std::to_string(EPERM) + "\n");
+}
+
+TEST(LockReport, NotSentWithoutReportVariable) {
+  ReportSocket sock(socket_path("quiet"));
+  ASSERT_TRUE(sock.ok());
+  const std::string path = socket_path("quiet");
+  test::ForkedChild child([&path] {
+    setenv("NOTIFY_SOCKET", path.c_str(), 1);
+    unsetenv("DUENDE_MLOCK_REPORT");
+    return std::to_string(send_lock_report(MlockStatus::locked(4096)));
+  });
+  pid_t sender = 0;
+  EXPECT_EQ(child.message(), "0");
+  EXPECT_EQ(sock.receive(sender, 300), "(timeout)");
+}
+
+TEST(SendLockReport, RelativeSocketPathIsInvalid) {
+  test::ForkedChild child([] {
+    setenv("NOTIFY_SOCKET", "relative/socket", 1);
+    setenv("DUENDE_MLOCK_REPORT", "1", 1);
+    return std::to_string(send_lock_report(MlockStatus::locked(4096)));
+  });
+  EXPECT_EQ(child.message(), std::to_string(EINVAL));
+}
+
+}  // namespace
+}  // namespace duende::mlock
