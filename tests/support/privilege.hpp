@@ -45,4 +45,27 @@ inline bool make_unprivileged(rlim_t limit) {
   return drop_capability(CAP_IPC_LOCK) && set_memlock_limit(limit);
 }
 
+// Why this test process cannot run a locking test, or nullptr when it can: locking beyond
+// the 8 MiB memlock limit needs root, and a sanitizer build cannot lock at all: ASan
+// intercepts mlockall() as a no-op returning 0 (its shadow memory is terabytes of reserved
+// address space), and the preload shim would need the ASan runtime loaded first.
+inline const char* cannot_lock_reason() {
+#ifdef DUENDE_SANITIZED
+  return "sanitizer build: ASan intercepts mlockall() as a no-op";
+#else
+  return geteuid() == 0 ? nullptr : "needs root (CAP_IPC_LOCK to lock beyond the memlock limit)";
+#endif
+}
+
 }  // namespace duende::test
+
+// Skips the current test, saying why, when it cannot lock here.
+#define DUENDE_REQUIRE_LOCKING() \
+  if (const char* why_not = ::duende::test::cannot_lock_reason(); why_not) GTEST_SKIP() << why_not
+
+// Skips the current test in a sanitizer build, where `what` cannot work.
+#ifdef DUENDE_SANITIZED
+#define DUENDE_SKIP_IF_SANITIZED(what) GTEST_SKIP() << "sanitizer build: " << what
+#else
+#define DUENDE_SKIP_IF_SANITIZED(what) static_cast<void>(0)
+#endif

@@ -8,13 +8,14 @@
 
 #include "duende/mlock.hpp"
 #include "forked_child.hpp"
+#include "privilege.hpp"
 #include "proc_peek.hpp"
 
 namespace duende::mlock {
 namespace {
 
 TEST(Inspect, TellsLockedFromUnlockedProcess) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to lock";
+  DUENDE_REQUIRE_LOCKING();
   test::ForkedChild locked([] { return std::string(lock_all() ? "ok" : "failed"); });
   test::ForkedChild unlocked([] { return std::string("ok"); });
   ASSERT_EQ(locked.message(), "ok");

@@ -17,9 +17,6 @@ namespace {
 
 using test::ForkedChild;
 
-#define REQUIRE_ROOT() \
-  if (geteuid() != 0) GTEST_SKIP() << "needs root (CAP_IPC_LOCK to lock beyond the limit)"
-
 // "ok <status text>" or "err <kind> <errno> <message>" for a lock attempt.
 std::string describe(const Result<MlockStatus, MlockError>& r) {
   if (r) return "ok " + r->to_string();
@@ -31,7 +28,7 @@ constexpr int kPermissionDenied = static_cast<int>(MlockError::Kind::PermissionD
 constexpr int kResourceLimit = static_cast<int>(MlockError::Kind::ResourceLimit);
 
 TEST(LockAll, LocksTheProcessAsSeenFromOutside) {
-  REQUIRE_ROOT();
+  DUENDE_REQUIRE_LOCKING();
   ForkedChild child([] { return describe(lock_all()); });
   ASSERT_EQ(child.message().rfind("ok locked (", 0), 0u) << child.message();
   EXPECT_GT(test::vm_lck(child.pid()), 1024u * 1024) << "VmLck of pid " << child.pid();
@@ -39,7 +36,7 @@ TEST(LockAll, LocksTheProcessAsSeenFromOutside) {
 }
 
 TEST(LockAll, ReportedBytesMatchVmLck) {
-  REQUIRE_ROOT();
+  DUENDE_REQUIRE_LOCKING();
   ForkedChild child([] {
     const auto r = lock_all();
     return r ? std::to_string(r->bytes_locked()) : describe(r);
@@ -51,7 +48,7 @@ TEST(LockAll, ReportedBytesMatchVmLck) {
 }
 
 TEST(LockWithConfig, FutureCountsMemoryMappedAfterLocking) {
-  REQUIRE_ROOT();
+  DUENDE_REQUIRE_LOCKING();
   ForkedChild child([] {
     const auto r = lock_with_config(MlockConfig::builder().current(true).future(true).build());
     const auto before = locked_bytes();
@@ -63,7 +60,7 @@ TEST(LockWithConfig, FutureCountsMemoryMappedAfterLocking) {
 }
 
 TEST(LockWithConfig, CurrentOnlyDoesNotCountLaterMappings) {
-  REQUIRE_ROOT();
+  DUENDE_REQUIRE_LOCKING();
   ForkedChild child([] {
     const auto r = lock_with_config(MlockConfig::builder().current(true).future(false).build());
     const auto before = locked_bytes();
@@ -83,7 +80,7 @@ TEST(LockWithConfig, NoFlagsReturnsLockedZeroWithoutLocking) {
 }
 
 TEST(LockWithConfig, OnfaultLocksOnFirstTouch) {
-  REQUIRE_ROOT();
+  DUENDE_REQUIRE_LOCKING();
   ForkedChild child(
       [] { return describe(lock_with_config(MlockConfig::builder().onfault(true).build())); });
   ASSERT_EQ(child.message().rfind("ok locked (", 0), 0u) << child.message();
@@ -94,7 +91,7 @@ TEST(LockWithConfig, OnfaultLocksOnFirstTouch) {
 }
 
 TEST(LockWithConfig, IoFlusherSetsTheProcessFlag) {
-  REQUIRE_ROOT();
+  DUENDE_REQUIRE_LOCKING();
   if (!test::has_capability(CAP_SYS_RESOURCE))
     GTEST_SKIP() << "needs CAP_SYS_RESOURCE, which this machine withholds even from root";
   ForkedChild child([] {
@@ -106,7 +103,7 @@ TEST(LockWithConfig, IoFlusherSetsTheProcessFlag) {
 }
 
 TEST(LockWithConfig, IoFlusherWithoutCapabilityIsAnErrorWhenRequired) {
-  REQUIRE_ROOT();
+  DUENDE_REQUIRE_LOCKING();
   ForkedChild child([] {
     test::drop_capability(CAP_SYS_RESOURCE);
     const auto r = lock_with_config(MlockConfig::builder().io_flusher(true).build());
@@ -118,6 +115,7 @@ TEST(LockWithConfig, IoFlusherWithoutCapabilityIsAnErrorWhenRequired) {
 }
 
 TEST(LockWithConfig, RetainHeapKeepsFreedMemoryResident) {
+  DUENDE_SKIP_IF_SANITIZED("ASan replaces glibc's malloc, which mallopt() tunes");
   auto rss_after_free = [](bool retain) {
     ForkedChild child([retain] {
       (void)lock_with_config(
@@ -137,7 +135,7 @@ TEST(LockWithConfig, RetainHeapKeepsFreedMemoryResident) {
 }
 
 TEST(UnlockAll, BringsVmLckBackToZero) {
-  REQUIRE_ROOT();
+  DUENDE_REQUIRE_LOCKING();
   ForkedChild child([] {
     const auto locked = lock_all();
     const auto during = locked_bytes();
@@ -150,7 +148,7 @@ TEST(UnlockAll, BringsVmLckBackToZero) {
 }
 
 TEST(LockAll, WithoutCapabilityAndZeroLimitIsPermissionDenied) {
-  REQUIRE_ROOT();
+  DUENDE_REQUIRE_LOCKING();
   ForkedChild child([] {
     if (!test::make_unprivileged(0)) return std::string("setup failed");
     return describe(lock_all());
@@ -165,7 +163,7 @@ TEST(LockAll, WithoutCapabilityAndZeroLimitIsPermissionDenied) {
 }
 
 TEST(LockAll, OverTheLimitIsResourceLimit) {
-  REQUIRE_ROOT();
+  DUENDE_REQUIRE_LOCKING();
   ForkedChild child([] {
     if (!test::make_unprivileged(64 * 1024)) return std::string("setup failed");
     return describe(lock_all());
@@ -178,7 +176,7 @@ TEST(LockAll, OverTheLimitIsResourceLimit) {
 }
 
 TEST(LockWithConfig, NotRequiredTurnsFailureIntoFailedStatus) {
-  REQUIRE_ROOT();
+  DUENDE_REQUIRE_LOCKING();
   ForkedChild child([] {
     if (!test::make_unprivileged(0)) return std::string("setup failed");
     return describe(lock_with_config(MlockConfig::builder().required(false).build()));

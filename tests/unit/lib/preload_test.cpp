@@ -18,7 +18,7 @@ namespace {
 const std::string kShim = DUENDE_PRELOAD_PATH;
 
 TEST(PreloadShim, LocksUnmodifiedSleep) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root (the memlock limit is below sleep's size)";
+  DUENDE_REQUIRE_LOCKING();
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -39,7 +39,7 @@ TEST(PreloadShim, LocksUnmodifiedSleep) {
 }
 
 TEST(PreloadShim, RequiredLockWithoutPrivilegeExits71WithMessage) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to drop CAP_IPC_LOCK for the test";
+  DUENDE_REQUIRE_LOCKING();
   const auto r = run_process({"/bin/true"}, {"LD_PRELOAD=" + kShim}, [] { make_unprivileged(0); });
   EXPECT_EQ(r.exit_code, 71);
   EXPECT_EQ(
@@ -50,6 +50,7 @@ TEST(PreloadShim, RequiredLockWithoutPrivilegeExits71WithMessage) {
 }
 
 TEST(PreloadShim, NotRequiredLetsTheProgramRun) {
+  DUENDE_SKIP_IF_SANITIZED("the shim would need the ASan runtime loaded first");
   const auto r = run_process({"/bin/true"}, {"LD_PRELOAD=" + kShim, "DUENDE_MLOCK_REQUIRED=0"},
                              [] { make_unprivileged(0); });
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -59,6 +60,7 @@ TEST(PreloadShim, NotRequiredLetsTheProgramRun) {
 class PreloadShimRejects : public testing::TestWithParam<const char*> {};
 
 TEST_P(PreloadShimRejects, InvalidVariableExits78) {
+  DUENDE_SKIP_IF_SANITIZED("the shim would need the ASan runtime loaded first");
   const auto r = run_process({"/bin/true"}, {"LD_PRELOAD=" + kShim, GetParam()});
   EXPECT_EQ(r.exit_code, 78) << r.err;
   EXPECT_NE(r.err.find("is invalid: use 1 or 0"), std::string::npos) << r.err;
