@@ -56,6 +56,9 @@ std::optional<Json> parse_document(const std::string& file, const std::string& t
     const std::size_t offset = e.byte == 0 ? 0 : e.byte - 1;
     problems.push_back({file, line_column(text, offset), syntax_message(e.what())});
     return std::nullopt;
+  } catch (const Json::exception& e) {  // not expected from parse(), but not fatal either
+    problems.push_back({file, "", e.what()});
+    return std::nullopt;
   }
 }
 

@@ -6,8 +6,11 @@
 //      /etc/mlock-supervisor/conf.d), in lexical order of file name across all directories.
 //      When the same name appears in several directories the earliest-listed directory wins,
 //      as with systemd drop-ins; a drop-in that is a symlink to /dev/null masks that name.
+//      Names starting with "." and names not ending in ".json" are ignored.
 // Each source is an RFC 7386 JSON merge patch onto the document built so far, so a drop-in
-// can add a child, change one field of one child, or remove a child with `null`.
+// can add a child, change one field of one child, or remove a child with `null`; a `null`
+// member thus always means "back to the default". Within one object the last of duplicate
+// keys wins.
 //
 // The merged document (every key optional except each child's "exec"):
 //   { "self": { "mlock": { MLOCK } },      the supervisor's own lock
@@ -21,7 +24,7 @@
 //       "user": "name"|"1000"|1000,        unset = the supervisor's own user
 //       "group": "name"|"1000"|1000,       unset = the user's primary group
 //       "preload": true,                   inject libduende-mlock-preload.so
-//       "mlock": { MLOCK },
+//       "mlock": { MLOCK },                defaults as below; not inherited from "self"
 //       "limit_memlock": "infinity",       or bytes: 1048576 or "64M" (K/M/G/T = KiB..TiB)
 //       "oom_score_adj": -1000,            -1000..1000, always applied
 //       "ready": "locked",                 exec | notify | locked
@@ -43,6 +46,7 @@
 
 #include <sys/types.h>
 
+#include <csignal>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -91,18 +95,18 @@ enum class OnLockLost { Warn, Restart };
 
 // One supervised child, with every default filled in.
 struct ChildConfig {
-  std::string name;                // the key under "children"
-  std::vector<std::string> exec;   // argv; exec[0] is an absolute path
+  std::string name;               // the key under "children"
+  std::vector<std::string> exec;  // argv; exec[0] is an absolute path
   std::map<std::string, std::string> environment;
   std::string working_directory = "/";
   // Credentials, resolved at load time. If gid is set, the spawner calls
   // setgroups(supplementary_groups) and setgid(*gid); if uid is set, then setuid(*uid).
   // Both unset: the child runs with the supervisor's own credentials.
-  //  - user only: gid = the user's primary group, supplementary = the user's groups
-  //    (getgrouplist, as initgroups would set them);
-  //  - user and group: gid = group, supplementary = the user's groups plus group;
-  //  - group only: gid = group, supplementary = {group}.
-  // A numeric user with no passwd entry gets no supplementary groups beyond its group.
+  //  - user only: gid = the user's passwd group; supplementary = getgrouplist(user, gid),
+  //    which is gid plus every group listing the user as a member (as initgroups sets);
+  //  - user and group: gid = group; supplementary = getgrouplist(user, group);
+  //  - group only: gid = group; supplementary = {group}.
+  // A numeric user without a passwd entry needs a group and gets supplementary = {group}.
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
   std::vector<gid_t> supplementary_groups;
@@ -119,7 +123,7 @@ struct ChildConfig {
   double restart_max_sec = 30;
   unsigned start_limit_burst = 5;
   double start_limit_interval_sec = 60;
-  int stop_signal = 15;  // SIGTERM
+  int stop_signal = SIGTERM;
   double stop_timeout_sec = 10;
   OnLockLost on_lock_lost = OnLockLost::Warn;
 
@@ -143,8 +147,8 @@ struct Config {
 struct ConfigProblem {
   std::string file;  // the file responsible (for a merged value: the last one to set it)
   // "LINE:COL" (1-based; COL counts characters) for syntax errors, a JSON pointer into the
-  // merged document such as "/children/ublk-swap0/exec/0" otherwise, or "" when the
-  // problem concerns the whole file.
+  // merged document such as "/children/ublk-swap0/exec/0" otherwise (for a missing
+  // required key, the pointer it would have), or "" when the problem concerns the whole file.
   std::string where;
   std::string message;
 
@@ -168,12 +172,15 @@ struct ConfigSources {
 using ConfigResult = duende::mlock::Result<Config, std::vector<ConfigProblem>>;
 
 // Reads the main file and the drop-ins named by `sources`, merges and validates them.
-// Success: the complete Config. Failure: every problem found, in a stable order: problems
-// reading files (each with strerror text, e.g. "cannot read: Permission denied"), refused
-// files ("refusing: writable by group/other (mode 0664); ..."), a drop-in path that is not
-// a directory or a drop-in that is not a regular file, then everything
-// config_from_documents reports. Files that could not be read are left out of the merge,
-// so their absence may cause further problems. Reads only; no side effects.
+// Success: the complete Config. Failure: every problem found. First come the problems with
+// the files themselves, in the order met (main file, drop-in directories, drop-ins by
+// name), each with an empty `where`: "cannot read: <strerror>" (an explicit main file or a
+// drop-in that is missing or unreadable, a dangling symlink), "cannot read directory:
+// <strerror>", "not a directory", "not a regular file", and with check_ownership
+// "refusing: owned by uid N, not root; ..." and "refusing: writable by group/other (mode
+// 0664); ...". A refused directory's drop-ins are not read. Then everything
+// config_from_documents reports about the files that could be read; the ones left out may
+// cause further problems there. Reads only; no side effects.
 ConfigResult load_config(const ConfigSources& sources);
 
 // The pure core of load_config. `docs` are (file name, file text) pairs in order of
@@ -200,11 +207,14 @@ std::string signal_name(int signo);
 // stray characters, or a value that does not fit in 64 bits.
 duende::mlock::Result<std::uint64_t, std::string> parse_byte_size(std::string_view text);
 
-// Levenshtein distance (insertions, deletions, substitutions, each cost 1), in bytes.
+// Levenshtein distance (insertions, deletions, substitutions, each cost 1) in bytes, with a
+// swap of two adjacent bytes also costing 1 (optimal string alignment): typos are often
+// transpositions, and "TREM" should be closer to "TERM" than to "TRAP".
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
-// The candidate closest to `word` when it is close enough to be a likely typo (distance at
-// most 2, and less than the word's length); the first such candidate on ties.
+// The candidate closest to `word` when it is close enough to be a likely typo: an
+// edit_distance of at most 2, and at most half the length of the longer of the two.
+// The first such candidate on ties.
 // nullopt when none is close or `word` is itself a candidate.
 std::optional<std::string> did_you_mean(std::string_view word,
                                         const std::vector<std::string_view>& candidates);

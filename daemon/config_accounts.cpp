@@ -49,7 +49,9 @@ Lookup<Account> find_user(const IdSpec& spec) {
   const int rc = with_buffer([&](char* buffer, std::size_t size) {
     const int result = spec.number ? getpwuid_r(*spec.number, &entry, buffer, size, &found)
                                    : getpwnam_r(spec.name.c_str(), &entry, buffer, size, &found);
-    if (result == 0 && found != nullptr) account = Account{entry.pw_uid, entry.pw_gid, entry.pw_name};
+    if (result == 0 && found != nullptr) {
+      account = Account{entry.pw_uid, entry.pw_gid, entry.pw_name};
+    }
     return result;
   });
   if (rc != 0 && rc != ENOENT && rc != ESRCH) return duende::mlock::Unexpected(rc);
@@ -70,15 +72,17 @@ Lookup<gid_t> find_group(const IdSpec& spec) {
 
 // The groups initgroups(user, base) would set: base plus the user's memberships.
 std::vector<gid_t> groups_of(const std::string& user, gid_t base) {
-  int count = 16;
-  std::vector<gid_t> groups(count);
-  while (getgrouplist(user.c_str(), base, groups.data(), &count) == -1) {
-    // count now holds the number needed; grow regardless, should it not have been set.
+  std::vector<gid_t> groups(16);
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    int count = static_cast<int>(groups.size());
+    if (getgrouplist(user.c_str(), base, groups.data(), &count) != -1) {
+      groups.resize(static_cast<std::size_t>(count));
+      return groups;
+    }
+    // -1: too small, and count now holds the number needed.
     groups.resize(std::max(static_cast<std::size_t>(count), groups.size() * 2));
-    count = static_cast<int>(groups.size());
   }
-  groups.resize(static_cast<std::size_t>(count));
-  return groups;
+  return {base};
 }
 
 // Reads "user" or "group": an integer, a string of digits, or a name. nullopt when absent
@@ -103,14 +107,16 @@ std::optional<IdSpec> read_id(const ObjectReader& reader, std::string_view key) 
   }
   if (text.find_first_not_of("0123456789") != std::string::npos) return IdSpec{{}, text};
   if (text.size() > 10 || std::stoll(text) > kMaxId) {
-    reader.sink().add(reader.pointer(key), "must be between 0 and 4294967294, got \"" + text + "\"");
+    reader.sink().add(reader.pointer(key),
+                      "must be between 0 and 4294967294, got \"" + text + "\"");
     return std::nullopt;
   }
   return IdSpec{static_cast<std::uint32_t>(std::stoll(text)), ""};
 }
 
 std::string describe(std::string_view kind, const IdSpec& spec) {
-  return std::string(kind) + " " + (spec.number ? std::to_string(*spec.number) : "\"" + spec.name + "\"");
+  return std::string(kind) + " " +
+         (spec.number ? std::to_string(*spec.number) : "\"" + spec.name + "\"");
 }
 
 // The account named by `spec`; nullopt when it is unknown (reported unless numeric).
@@ -130,8 +136,8 @@ std::optional<Account> resolve_user(const ObjectReader& reader, const IdSpec& sp
 std::optional<gid_t> resolve_group(const ObjectReader& reader, const IdSpec& spec) {
   auto gid = find_group(spec);
   if (!gid) {
-    reader.sink().add(reader.pointer("group"), "cannot look up " + describe("group", spec) +
-                                                   ": " + std::strerror(gid.error()));
+    reader.sink().add(reader.pointer("group"), "cannot look up " + describe("group", spec) + ": " +
+                                                   std::strerror(gid.error()));
     return std::nullopt;
   }
   if (!*gid) reader.sink().add(reader.pointer("group"), "unknown " + describe("group", spec));
@@ -156,14 +162,14 @@ void read_identity(const ObjectReader& reader, ChildConfig& child) {
   child.gid = gid ? gid : (account ? std::optional<gid_t>(account->gid) : std::nullopt);
   if (!child.gid) {
     if (!group) {
-      reader.sink().add(reader.pointer("user"),
-                        describe("user", *user) +
-                            " has no passwd entry, so no primary group; set \"group\" too");
+      reader.sink().add(
+          reader.pointer("user"),
+          describe("user", *user) + " has no passwd entry, so no primary group; set \"group\" too");
     }
     return;
   }
-  child.supplementary_groups = account ? groups_of(account->name, *child.gid)
-                                       : std::vector<gid_t>{*child.gid};
+  child.supplementary_groups =
+      account ? groups_of(account->name, *child.gid) : std::vector<gid_t>{*child.gid};
 }
 
 }  // namespace duende::supervisor::config_detail

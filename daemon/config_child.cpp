@@ -15,7 +15,7 @@ constexpr std::string_view kExecExample = "[\"/usr/bin/server\", \"--flag\"]";
 
 // Appends the string at `pointer` to `out`, or reports why it is not a usable string.
 void read_string_item(const Json& value, const std::string& pointer, ProblemSink& sink,
-                   std::vector<std::string>& out) {
+                      std::vector<std::string>& out) {
   if (!value.is_string()) {
     sink.add(pointer, type_error("a string", value));
   } else if (value.get_ref<const std::string&>().find('\0') != std::string::npos) {
@@ -47,7 +47,8 @@ void read_exec(const ObjectReader& reader, ChildConfig& child) {
   }
   const Json& program = exec->front();
   if (program.is_string() && !program.get_ref<const std::string&>().starts_with('/')) {
-    sink.add(child_pointer(pointer, "0"), "exec[0] must be an absolute path, got " + program.dump());
+    sink.add(child_pointer(pointer, "0"),
+             "exec[0] must be an absolute path, got " + program.dump());
   }
 }
 
@@ -63,9 +64,8 @@ void read_environment(const ObjectReader& reader, ChildConfig& child) {
   const ObjectReader variables(*environment, reader.pointer("environment"), sink);
   for (const auto& [name, value] : environment->items()) {
     if (name.empty() || name.find_first_of(std::string_view("=\0", 2)) != std::string::npos) {
-      sink.add(variables.pointer(name),
-               "invalid variable name " + Json(name).dump() +
-                   ": names must be non-empty and contain no '=' or NUL");
+      sink.add(variables.pointer(name), "invalid variable name " + Json(name).dump() +
+                                            ": names must be non-empty and contain no '=' or NUL");
       continue;
     }
     std::string text;
@@ -95,8 +95,10 @@ void read_limit_memlock(const ObjectReader& reader, ChildConfig& child) {
   if (limit->is_number_unsigned()) {
     child.limit_memlock = limit->get<std::uint64_t>();
   } else if (!limit->is_string()) {
-    reader.sink().add(pointer, "must be \"infinity\", a non-negative integer of bytes, or a "
-                               "size like \"64M\", got " + limit->dump());
+    reader.sink().add(pointer,
+                      "must be \"infinity\", a non-negative integer of bytes, or a "
+                      "size like \"64M\", got " +
+                          limit->dump());
   } else if (std::string text = limit->get<std::string>(); text == "infinity") {
     child.limit_memlock = std::nullopt;
   } else if (auto bytes = parse_byte_size(text)) {
@@ -134,8 +136,8 @@ void read_after(const ObjectReader& reader, const ChildNames& names, ChildConfig
     return;
   }
   for (std::size_t i = 0; i < after->size(); ++i) {
-    read_after_entry((*after)[i], child_pointer(reader.pointer("after"), std::to_string(i)),
-                     names, reader.sink(), child);
+    read_after_entry((*after)[i], child_pointer(reader.pointer("after"), std::to_string(i)), names,
+                     reader.sink(), child);
   }
 }
 
@@ -144,7 +146,8 @@ void read_stop_signal(const ObjectReader& reader, ChildConfig& child) {
   if (signal == nullptr) return;
   std::int64_t number = 0;
   if (signal->is_number_integer()) {
-    if (reader.read_integer("stop_signal", number, 1, 64)) child.stop_signal = static_cast<int>(number);
+    if (reader.read_integer("stop_signal", number, 1, 64))
+      child.stop_signal = static_cast<int>(number);
   } else if (!signal->is_string()) {
     reader.sink().add(reader.pointer("stop_signal"),
                       type_error("a signal name like \"SIGTERM\" or a number", *signal));
@@ -162,12 +165,12 @@ void read_restart_timing(const ObjectReader& reader, ChildConfig& child) {
   // Blame whichever of the two the user wrote; restart_max_sec may be the default.
   if (reader.find("restart_max_sec") != nullptr) {
     reader.sink().add(reader.pointer("restart_max_sec"),
-                      "must be at least restart_sec (" + Json(child.restart_sec).dump() +
-                          "), got " + Json(child.restart_max_sec).dump());
+                      "must be at least restart_sec (" + format_number(child.restart_sec) +
+                          "), got " + format_number(child.restart_max_sec));
   } else {
     reader.sink().add(reader.pointer("restart_sec"),
-                      "must be at most restart_max_sec (" + Json(child.restart_max_sec).dump() +
-                          ", the default), got " + Json(child.restart_sec).dump());
+                      "must be at most restart_max_sec (" + format_number(child.restart_max_sec) +
+                          ", the default), got " + format_number(child.restart_sec));
   }
 }
 
@@ -206,11 +209,26 @@ void read_child(const Json& value, const std::string& pointer, const ChildNames&
     return;
   }
   const ObjectReader reader(value, pointer, sink);
-  reader.reject_unknown_keys(
-      {"exec", "environment", "working_directory", "user", "group", "preload", "mlock",
-       "limit_memlock", "oom_score_adj", "ready", "after", "start_timeout_sec", "restart",
-       "restart_sec", "restart_max_sec", "start_limit_burst", "start_limit_interval_sec",
-       "stop_signal", "stop_timeout_sec", "on_lock_lost"});
+  reader.reject_unknown_keys({"exec",
+                              "environment",
+                              "working_directory",
+                              "user",
+                              "group",
+                              "preload",
+                              "mlock",
+                              "limit_memlock",
+                              "oom_score_adj",
+                              "ready",
+                              "after",
+                              "start_timeout_sec",
+                              "restart",
+                              "restart_sec",
+                              "restart_max_sec",
+                              "start_limit_burst",
+                              "start_limit_interval_sec",
+                              "stop_signal",
+                              "stop_timeout_sec",
+                              "on_lock_lost"});
   read_exec(reader, child);
   read_environment(reader, child);
   read_working_directory(reader, child);

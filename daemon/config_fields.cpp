@@ -10,12 +10,6 @@
 namespace duende::supervisor::config_detail {
 namespace {
 
-std::string format_number(double value) {
-  std::ostringstream out;
-  out << std::setprecision(15) << value;
-  return out.str();
-}
-
 std::string range_message(const NumberRange& range, const Json& got) {
   const std::string lower = range.min_exclusive ? "greater than " : "between ";
   const std::string upper = range.min_exclusive ? " and at most " : " and ";
@@ -33,6 +27,12 @@ std::string quoted_list(const std::vector<std::string_view>& names) {
 }
 
 }  // namespace
+
+std::string format_number(double value) {
+  std::ostringstream out;
+  out << std::setprecision(15) << value;
+  return out.str();
+}
 
 std::string type_error(std::string_view expected, const Json& got) {
   return "must be " + std::string(expected) + ", got " + got.type_name();
@@ -63,8 +63,7 @@ bool ObjectReader::read_bool(std::string_view key, bool& out) const {
   return true;
 }
 
-bool ObjectReader::read_seconds(std::string_view key, double& out,
-                               const NumberRange& range) const {
+bool ObjectReader::read_seconds(std::string_view key, double& out, const NumberRange& range) const {
   const Json* value = find(key);
   if (value == nullptr) return false;
   if (!value->is_number()) {

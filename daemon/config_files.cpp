@@ -47,8 +47,9 @@ bool check_owner(const std::string& path, const struct stat& status, Problems& p
                                             : "it names programs run as root";
   const std::size_t before = problems.size();
   if (status.st_uid != 0) {
-    problems.push_back({path, "", "refusing: owned by uid " + std::to_string(status.st_uid) +
-                                      ", not root; " + why});
+    problems.push_back(
+        {path, "",
+         "refusing: owned by uid " + std::to_string(status.st_uid) + ", not root; " + why});
   }
   if ((status.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     char mode[16];

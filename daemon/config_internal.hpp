@@ -1,10 +1,9 @@
 // Pieces shared by the config_*.cpp files; not part of the daemon's interface.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -88,6 +87,9 @@ class ObjectReader {
   std::string pointer_;
   ProblemSink& sink_;
 };
+
+// `value` with up to 15 significant digits and no trailing zeros: "5", "0.1".
+std::string format_number(double value);
 
 // "must be a boolean, got string" and friends.
 std::string type_error(std::string_view expected, const Json& got);

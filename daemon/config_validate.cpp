@@ -14,7 +14,9 @@ bool is_name_start(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-bool is_name_char(char c) { return is_name_start(c) || c == '_' || c == '.' || c == '@' || c == '-'; }
+bool is_name_char(char c) {
+  return is_name_start(c) || c == '_' || c == '.' || c == '@' || c == '-';
+}
 
 // ^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$
 bool valid_child_name(std::string_view name) {

@@ -25,20 +25,20 @@ struct SignalEntry {
 
 // Canonical names first: signal_name() takes the first entry with a number.
 constexpr std::array kSignals = {
-    SignalEntry{"HUP", SIGHUP},   SignalEntry{"INT", SIGINT},       SignalEntry{"QUIT", SIGQUIT},
-    SignalEntry{"ILL", SIGILL},   SignalEntry{"TRAP", SIGTRAP},     SignalEntry{"ABRT", SIGABRT},
-    SignalEntry{"BUS", SIGBUS},   SignalEntry{"FPE", SIGFPE},       SignalEntry{"KILL", SIGKILL},
-    SignalEntry{"USR1", SIGUSR1}, SignalEntry{"SEGV", SIGSEGV},     SignalEntry{"USR2", SIGUSR2},
-    SignalEntry{"PIPE", SIGPIPE}, SignalEntry{"ALRM", SIGALRM},     SignalEntry{"TERM", SIGTERM},
+    SignalEntry{"HUP", SIGHUP},       SignalEntry{"INT", SIGINT},   SignalEntry{"QUIT", SIGQUIT},
+    SignalEntry{"ILL", SIGILL},       SignalEntry{"TRAP", SIGTRAP}, SignalEntry{"ABRT", SIGABRT},
+    SignalEntry{"BUS", SIGBUS},       SignalEntry{"FPE", SIGFPE},   SignalEntry{"KILL", SIGKILL},
+    SignalEntry{"USR1", SIGUSR1},     SignalEntry{"SEGV", SIGSEGV}, SignalEntry{"USR2", SIGUSR2},
+    SignalEntry{"PIPE", SIGPIPE},     SignalEntry{"ALRM", SIGALRM}, SignalEntry{"TERM", SIGTERM},
 #ifdef SIGSTKFLT
     SignalEntry{"STKFLT", SIGSTKFLT},
 #endif
-    SignalEntry{"CHLD", SIGCHLD}, SignalEntry{"CONT", SIGCONT},     SignalEntry{"STOP", SIGSTOP},
-    SignalEntry{"TSTP", SIGTSTP}, SignalEntry{"TTIN", SIGTTIN},     SignalEntry{"TTOU", SIGTTOU},
-    SignalEntry{"URG", SIGURG},   SignalEntry{"XCPU", SIGXCPU},     SignalEntry{"XFSZ", SIGXFSZ},
+    SignalEntry{"CHLD", SIGCHLD},     SignalEntry{"CONT", SIGCONT}, SignalEntry{"STOP", SIGSTOP},
+    SignalEntry{"TSTP", SIGTSTP},     SignalEntry{"TTIN", SIGTTIN}, SignalEntry{"TTOU", SIGTTOU},
+    SignalEntry{"URG", SIGURG},       SignalEntry{"XCPU", SIGXCPU}, SignalEntry{"XFSZ", SIGXFSZ},
     SignalEntry{"VTALRM", SIGVTALRM}, SignalEntry{"PROF", SIGPROF}, SignalEntry{"WINCH", SIGWINCH},
-    SignalEntry{"IO", SIGIO},     SignalEntry{"PWR", SIGPWR},       SignalEntry{"SYS", SIGSYS},
-    SignalEntry{"IOT", SIGABRT},  SignalEntry{"POLL", SIGIO},       SignalEntry{"CLD", SIGCHLD},
+    SignalEntry{"IO", SIGIO},         SignalEntry{"PWR", SIGPWR},   SignalEntry{"SYS", SIGSYS},
+    SignalEntry{"IOT", SIGABRT},      SignalEntry{"POLL", SIGIO},   SignalEntry{"CLD", SIGCHLD},
 };
 
 constexpr int kMaxSignal = 64;
@@ -127,7 +127,8 @@ duende::mlock::Result<std::uint64_t, std::string> parse_byte_size(std::string_vi
     shift = 10 * static_cast<unsigned>(suffix + 1);
   }
   auto value = parse_decimal(digits);
-  if (!value && !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+  if (!value && !digits.empty() &&
+      std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return Unexpected("\"" + std::string(text) + "\" does not fit in 64 bits");
   }
   if (!value) {
@@ -142,7 +143,8 @@ duende::mlock::Result<std::uint64_t, std::string> parse_byte_size(std::string_vi
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-  // Two rows of the Wagner-Fischer table.
+  // Rows i-2, i-1 and i of the table; the transposition case needs row i-2.
+  std::vector<std::size_t> before(b.size() + 1);
   std::vector<std::size_t> previous(b.size() + 1);
   std::vector<std::size_t> current(b.size() + 1);
   std::iota(previous.begin(), previous.end(), 0);
@@ -151,7 +153,11 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     for (std::size_t j = 1; j <= b.size(); ++j) {
       const std::size_t substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
       current[j] = std::min({previous[j] + 1, current[j - 1] + 1, substitution});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        current[j] = std::min(current[j], before[j - 2] + 1);
+      }
     }
+    std::swap(before, previous);
     std::swap(previous, current);
   }
   return previous[b.size()];
@@ -159,13 +165,15 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 std::optional<std::string> did_you_mean(std::string_view word,
                                         const std::vector<std::string_view>& candidates) {
+  // At most two edits, and at most half the longer string: "FOO" is no typo of "FPE", but
+  // "lock" is one of "locked".
   constexpr std::size_t kMaxDistance = 2;
   std::optional<std::string_view> best;
   std::size_t best_distance = kMaxDistance + 1;
   for (std::string_view candidate : candidates) {
     const std::size_t distance = edit_distance(word, candidate);
     if (distance == 0) return std::nullopt;
-    if (distance < best_distance && distance < word.size()) {
+    if (distance < best_distance && 2 * distance <= std::max(word.size(), candidate.size())) {
       best = candidate;
       best_distance = distance;
     }
