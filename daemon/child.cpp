@@ -1,0 +1,414 @@
+#include "child.hpp"
+
+#include <pwd.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "child_environment.hpp"
+#include "log.hpp"
+#include "spawn.hpp"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+namespace duende::supervisor {
+
+const char* to_string(ChildState state) {
+  switch (state) {
+    case ChildState::Starting:
+      return "starting";
+    case ChildState::Running:
+      return "running";
+    case ChildState::Backoff:
+      return "backoff";
+    case ChildState::Stopping:
+      return "stopping";
+    case ChildState::Stopped:
+      return "stopped";
+    case ChildState::Failed:
+      return "failed";
+    case ChildState::Exited:
+      return "exited";
+  }
+  return "unknown";
+}
+
+namespace {
+
+std::string home_of(const ChildConfig& c) {
+  if (!c.uid) return {};
+  char buf[4096];
+  passwd pw{};
+  passwd* found = nullptr;
+  if (getpwuid_r(*c.uid, &pw, buf, sizeof buf, &found) != 0 || !found) return {};
+  return found->pw_dir ? found->pw_dir : "";
+}
+
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g s", s);
+  return buf;
+}
+
+}  // namespace
+
+Child::Child(ChildContext context, ChildConfig config)
+    : ctx_(context), config_(std::move(config)), timer_(ctx_.loop, [this] { on_timer(); }) {}
+
+Child::~Child() {
+  if (pidfd_ >= 0) {
+    send_signal(SIGKILL);
+    siginfo_t info{};
+    ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_), &info, WEXITED);
+    close_process();
+  }
+}
+
+void Child::set_state(ChildState state) {
+  if (state_ == state) return;
+  state_ = state;
+  ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
+}
+
+void Child::settle(ChildState state) {
+  timer_.disarm();
+  start_settled_ = true;
+  set_state(state);
+  ctx_.listener.on_child_event(*this, ChildListener::Event::Settled);
+}
+
+void Child::start(bool manual) {
+  if (state_ == ChildState::Starting || state_ == ChildState::Running) return;
+  if (state_ == ChildState::Stopping) {
+    start_after_stop_ = true;
+    return;
+  }
+  if (manual) {
+    start_times_.clear();
+    backoff_step_ = 0;
+  }
+  timer_.disarm();
+  if (start_limit_hit()) {
+    last_failure_ = "start limit hit: more than " + std::to_string(config_.start_limit_burst) +
+                    " starts in " + seconds_text(config_.start_limit_interval_sec);
+    log_error(name() + ": " + last_failure_ + "; not restarting until asked");
+    settle(ChildState::Failed);
+    return;
+  }
+  spawn();
+}
+
+bool Child::start_limit_hit() {
+  const auto now = Clock::now();
+  const auto window = seconds(config_.start_limit_interval_sec);
+  while (!start_times_.empty() && now - start_times_.front() > window) start_times_.pop_front();
+  if (start_times_.size() >= config_.start_limit_burst) return true;
+  start_times_.push_back(now);
+  return false;
+}
+
+void Child::spawn() {
+  SpawnRequest req;
+  req.argv = config_.exec;
+  req.env = child_environment(config_, ctx_.notify_socket, ctx_.preload_path, home_of(config_));
+  req.working_directory = config_.working_directory;
+  req.uid = config_.uid;
+  req.gid = config_.gid;
+  req.supplementary_groups = config_.supplementary_groups;
+  req.oom_score_adj = config_.oom_score_adj;
+  req.ambient_ipc_lock = must_be_locked();
+  // "infinity" matters only to a child without CAP_IPC_LOCK: one that holds it (root, or
+  // ambient) ignores the limit, and raising it needs CAP_SYS_RESOURCE we may not have.
+  const bool holds_ipc_lock = req.ambient_ipc_lock || config_.uid.value_or(::geteuid()) == 0;
+  if (config_.limit_memlock)
+    req.memlock_limit = static_cast<rlim_t>(*config_.limit_memlock);
+  else if (!holds_ipc_lock)
+    req.memlock_limit = RLIM_INFINITY;
+  // Output to the journal under the child's name when journald is there.
+  const int journal = sd_journal_stream_fd(name().c_str(), LOG_INFO, 1);
+  req.stdout_fd = req.stderr_fd = journal >= 0 ? journal : -1;
+
+  auto spawned = spawn_process(req);
+  if (journal >= 0) ::close(journal);
+  report_.reset();
+  lock_failure_.clear();
+  memory_ = {};
+  lock_lost_ = false;
+  killed_ = false;
+  if (!spawned) {
+    last_exit_status_ = 127;
+    fail_start(spawned.error().message());
+    return;
+  }
+  pid_ = spawned->pid;
+  pidfd_ = spawned->pidfd;
+  ctx_.loop.add(pidfd_, EPOLLIN, [this](std::uint32_t) { on_process_event(); });
+  log_info(name() + ": started, pid " + std::to_string(pid_));
+  set_state(ChildState::Starting);
+  ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);  // pid changed
+  if (config_.ready == Readiness::Exec) {
+    become_ready();
+    return;
+  }
+  timer_.arm(seconds(config_.start_timeout_sec));
+}
+
+void Child::become_ready() {
+  timer_.disarm();
+  ready_since_ = Clock::now();
+  start_settled_ = true;
+  log_info(name() + ": ready" + (report_ ? ", " + report_->to_string() : ""));
+  set_state(ChildState::Running);
+  ctx_.listener.on_child_event(*this, ChildListener::Event::Ready);
+}
+
+void Child::fail_start(const std::string& reason) {
+  last_failure_ = reason;
+  log_error(name() + ": failed to start: " + reason);
+  if (pid_ > 0) {  // still running (a start timeout, a failed lock): end it first
+    failing_start_ = true;
+    killed_ = false;
+    set_state(ChildState::Stopping);
+    send_signal(config_.stop_signal);
+    timer_.arm(seconds(config_.stop_timeout_sec));
+    return;
+  }
+  schedule_restart_or_settle(true);
+}
+
+void Child::schedule_restart_or_settle(bool failure) {
+  const bool restart = config_.restart == RestartPolicy::Always ||
+                       (config_.restart == RestartPolicy::OnFailure && failure);
+  if (next_config_ || start_after_stop_) {  // a reload or an operator wants it back
+    if (next_config_) config_ = std::move(*next_config_);
+    next_config_.reset();
+    start_after_stop_ = false;
+    start(true);
+    return;
+  }
+  if (!restart) {
+    settle(failure ? ChildState::Failed : ChildState::Exited);
+    return;
+  }
+  // A child that stayed ready for restart_max_sec has earned a fresh backoff.
+  if (ready_since_ != Clock::time_point{} &&
+      Clock::now() - ready_since_ >= seconds(config_.restart_max_sec))
+    backoff_step_ = 0;
+  const double delay =
+      std::min(config_.restart_sec * std::pow(2.0, backoff_step_), config_.restart_max_sec);
+  ++backoff_step_;
+  ++restarts_;
+  start_settled_ = true;
+  log_notice(name() + ": restarting in " + seconds_text(delay) + " (restart " +
+             std::to_string(restarts_) + ")");
+  set_state(ChildState::Backoff);
+  timer_.arm(seconds(delay));
+}
+
+void Child::on_process_event() {
+  siginfo_t info{};
+  if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_), &info,
+               WEXITED | WNOHANG) != 0 ||
+      info.si_pid == 0)
+    return;
+  if (info.si_code == CLD_EXITED)
+    on_exited(info.si_status, "exited with status " + std::to_string(info.si_status));
+  else
+    on_exited(-info.si_status, std::string("killed by signal ") + sigabbrev_np(info.si_status));
+}
+
+void Child::close_process() {
+  if (pidfd_ >= 0) {
+    ctx_.loop.remove(pidfd_);
+    ::close(pidfd_);
+  }
+  pidfd_ = -1;
+  pid_ = 0;
+  memory_ = {};
+}
+
+void Child::on_exited(int exit_status, const std::string& how) {
+  const ChildState was = state_;
+  close_process();
+  last_exit_status_ = exit_status;
+  timer_.disarm();
+  ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
+  if (was == ChildState::Stopping) {
+    if (failing_start_) {  // we ended a start that failed: restart by policy
+      failing_start_ = false;
+      log_info(name() + ": ended (" + how + ")");
+      schedule_restart_or_settle(true);
+      return;
+    }
+    log_info(name() + ": stopped (" + how + ")");
+    if (start_after_stop_ || next_config_)
+      schedule_restart_or_settle(false);
+    else
+      settle(ChildState::Stopped);
+    return;
+  }
+  const bool before_ready = was == ChildState::Starting;
+  std::string reason = how;
+  if (before_ready) reason += " before it was ready";
+  if (!lock_failure_.empty()) reason += " (" + lock_failure_ + ")";
+  log(exit_status == 0 && !before_ready ? LogLevel::Notice : LogLevel::Error,
+      name() + ": " + reason);
+  if (exit_status != 0 || before_ready) last_failure_ = reason;
+  schedule_restart_or_settle(exit_status != 0 || before_ready);
+}
+
+void Child::on_timer() {
+  switch (state_) {
+    case ChildState::Starting:
+      fail_start(config_.ready == Readiness::Notify
+                     ? "start timeout: no READY=1 within " + seconds_text(config_.start_timeout_sec)
+                     : "start timeout: not locked within " +
+                           seconds_text(config_.start_timeout_sec) +
+                           (report_ ? " (reported " + report_->to_string() + ")"
+                                    : " (no lock report: is preload on, or does the program "
+                                      "link libduende-mlock?)"));
+      break;
+    case ChildState::Backoff:
+      start(false);
+      break;
+    case ChildState::Stopping:
+      if (!killed_) {
+        log_warning(name() + ": did not stop within " + seconds_text(config_.stop_timeout_sec) +
+                    "; sending SIGKILL");
+        killed_ = true;
+        send_signal(SIGKILL);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void Child::send_signal(int signo) {
+  if (pidfd_ < 0) return;
+  // The whole process group first (the child's own helpers), then the child through
+  // its pidfd, which cannot hit a recycled pid.
+  ::kill(-pid_, signo);
+  ::syscall(SYS_pidfd_send_signal, pidfd_, signo, nullptr, 0);
+}
+
+void Child::stop() {
+  start_after_stop_ = false;
+  next_config_.reset();
+  switch (state_) {
+    case ChildState::Starting:
+    case ChildState::Running:
+      killed_ = false;
+      set_state(ChildState::Stopping);
+      send_signal(config_.stop_signal);
+      timer_.arm(seconds(config_.stop_timeout_sec));
+      break;
+    case ChildState::Backoff:
+      settle(ChildState::Stopped);
+      break;
+    case ChildState::Stopping:
+      failing_start_ = false;  // an operator's stop: no restart after this one
+      break;
+    case ChildState::Failed:
+    case ChildState::Exited:
+      settle(ChildState::Stopped);
+      break;
+    case ChildState::Stopped:
+      break;
+  }
+}
+
+void Child::restart() {
+  if (state_ == ChildState::Starting || state_ == ChildState::Running ||
+      state_ == ChildState::Stopping) {
+    stop();
+    start_after_stop_ = true;
+    return;
+  }
+  start(true);
+}
+
+void Child::replace_config(ChildConfig config) {
+  if (pid_ == 0) {
+    // A child an operator stopped stays stopped; one that failed or is waiting to
+    // restart gets its new definition at once.
+    config_ = std::move(config);
+    if (state_ != ChildState::Stopped) start(true);
+    return;
+  }
+  stop();
+  next_config_ = std::move(config);
+}
+
+void Child::handle_notify(const NotifyMessage& message) {
+  if (message.lock) {
+    report_ = message.lock;
+    if (report_->state == LockReport::State::Failed && must_be_locked())
+      lock_failure_ = "lock: " + std::string(std::strerror(report_->error_number));
+    refresh_memory(true);
+  }
+  if (state_ != ChildState::Starting) return;
+  if (config_.ready == Readiness::Notify && message.ready) {
+    become_ready();
+  } else if (config_.ready == Readiness::Locked && report_) {
+    if (!must_be_locked() ||
+        (report_->state == LockReport::State::Locked && memory_.locked_bytes > 0))
+      become_ready();
+    else if (report_->state != LockReport::State::Locked)
+      fail_start(lock_failure_.empty() ? "lock: " + report_->to_string() : lock_failure_);
+  }
+}
+
+void Child::refresh_memory(bool coverage) {
+  if (pid_ <= 0) return;
+  const auto m = duende::mlock::inspect(pid_, coverage);
+  if (!m) {
+    // ESRCH: it is exiting and its pidfd will say so. Anything else is worth a line.
+    if (m.error().error_number != ESRCH) log_warning(name() + ": " + m.error().message);
+    return;
+  }
+  const duende::mlock::ProcessMemory before = memory_;
+  memory_ = *m;
+  if (!coverage && before.coverage_checked) {  // keep the last coverage verdict
+    memory_.coverage_checked = true;
+    memory_.fully_locked = before.fully_locked;
+    memory_.lockable_mappings = before.lockable_mappings;
+    memory_.unlocked_mappings = before.unlocked_mappings;
+  }
+  if (!(memory_ == before)) ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
+  check_lock();
+}
+
+void Child::check_lock() {
+  if (state_ != ChildState::Running || !must_be_locked()) return;
+  const bool lost = memory_.locked_bytes == 0 || memory_.swapped_bytes > 0;
+  if (lost == lock_lost_) return;
+  lock_lost_ = lost;
+  ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
+  if (!lost) {
+    log_notice(name() + ": locked again (VmLck " + std::to_string(memory_.locked_bytes / 1024) +
+               " KiB)");
+    return;
+  }
+  log_warning(name() + ": lost its lock: VmLck " + std::to_string(memory_.locked_bytes / 1024) +
+              " KiB, VmSwap " + std::to_string(memory_.swapped_bytes / 1024) + " KiB" +
+              (config_.on_lock_lost == OnLockLost::Restart ? "; restarting" : ""));
+  ctx_.listener.on_child_event(*this, ChildListener::Event::LockLost);
+  if (config_.on_lock_lost == OnLockLost::Restart) restart();
+}
+
+std::string Child::lock_report_text() const { return report_ ? report_->to_string() : ""; }
+
+}  // namespace duende::supervisor

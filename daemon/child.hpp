@@ -1,0 +1,144 @@
+// One supervised child: its process, its lifecycle state machine, what it reported about
+// its lock and what /proc says about it.
+//
+// States (as shown on D-Bus and by mlockctl):
+//   starting  spawned, waiting for readiness (exec | notify | locked)
+//   running   ready
+//   backoff   exited or failed to start; restarting after a delay
+//   stopping  stop signal sent, waiting for the exit (SIGKILL after stop_timeout_sec)
+//   stopped   stopped on request (or not started yet)
+//   failed    gave up: restart policy says no after a failure, or the start limit hit
+//   exited    exited with status 0 and the policy does not restart it
+#pragma once
+
+#include <sys/types.h>
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config.hpp"
+#include "duende/mlock.hpp"
+#include "event_loop.hpp"
+#include "notify_message.hpp"
+
+namespace duende::supervisor {
+
+enum class ChildState { Starting, Running, Backoff, Stopping, Stopped, Failed, Exited };
+const char* to_string(ChildState state);
+
+class Child;
+
+// What a child tells its owner. Called from inside the child's own event handling; the
+// owner must not destroy the child from inside a call.
+class ChildListener {
+ public:
+  enum class Event {
+    Changed,   // something observable changed (state, pid, figures, counters)
+    Ready,     // reached readiness (children ordered after it may start)
+    Settled,   // reached stopped, failed or exited: no process, nothing scheduled
+    LockLost,  // must be locked, and /proc shows VmLck == 0 or VmSwap > 0
+  };
+  virtual void on_child_event(Child& child, Event event) = 0;
+
+ protected:
+  ~ChildListener() = default;
+};
+
+// Where children find the supervisor.
+struct ChildContext {
+  EventLoop& loop;
+  ChildListener& listener;
+  std::string notify_socket;  // path given to children as NOTIFY_SOCKET
+  std::string preload_path;   // libduende-mlock-preload.so
+};
+
+class Child {
+ public:
+  Child(ChildContext context, ChildConfig config);
+  ~Child();  // kills a still-running process (SIGKILL) and reaps it
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  // Starts the process unless it is already starting, running or stopping. `manual` (an
+  // operator asked) also forgets earlier failures: the start limit and the backoff.
+  void start(bool manual);
+  // Stops the process (stop_signal to its process group, SIGKILL after stop_timeout_sec)
+  // or cancels a pending restart; ends in `stopped`. No restart follows.
+  void stop();
+  // Stops if needed, then starts again (manual).
+  void restart();
+  // After the current process (if any) stops, use `config` and start again; used by a
+  // reload that changed this child.
+  void replace_config(ChildConfig config);
+
+  // The pid that sent `message` is this child's process.
+  void handle_notify(const NotifyMessage& message);
+  // Reads /proc for the running process; `coverage` adds the costly smaps walk.
+  void refresh_memory(bool coverage);
+
+  const std::string& name() const { return config_.name; }
+  const ChildConfig& config() const { return config_; }
+  ChildState state() const { return state_; }
+  pid_t pid() const { return pid_; }
+  bool must_be_locked() const { return config_.mlock.must_be_locked(); }
+  // Has the first start since startup (or since the last reset) concluded: ready, or
+  // failed/exited? Used for the supervisor's own READY=1.
+  bool start_settled() const { return start_settled_; }
+  bool is_active() const { return pid_ > 0; }
+
+  // Figures from /proc for the current process (zero when none).
+  const duende::mlock::ProcessMemory& memory() const { return memory_; }
+  bool is_locked() const { return pid_ > 0 && memory_.locked_bytes > 0; }
+  bool lock_lost() const { return lock_lost_; }
+  // What the child itself reported, "" before any report.
+  std::string lock_report_text() const;
+  unsigned restarts() const { return restarts_; }
+  // Exit code of the last process; -N when killed by signal N; 0 before any exit.
+  int last_exit_status() const { return last_exit_status_; }
+  // Why the child last failed ("exec /x: No such file or directory", "start timeout: no
+  // lock report", "lock: Operation not permitted", "exited with status 3"), "" if none.
+  const std::string& last_failure() const { return last_failure_; }
+
+ private:
+  void spawn();
+  void become_ready();
+  void on_process_event();
+  void on_exited(int exit_status, const std::string& how);
+  void on_timer();
+  void fail_start(const std::string& reason);
+  void schedule_restart_or_settle(bool failure);
+  bool start_limit_hit();
+  void send_signal(int signo);
+  void set_state(ChildState state);
+  void settle(ChildState state);
+  void check_lock();
+  void close_process();
+
+  ChildContext ctx_;
+  ChildConfig config_;
+  std::optional<ChildConfig> next_config_;
+  ChildState state_ = ChildState::Stopped;
+  pid_t pid_ = 0;
+  int pidfd_ = -1;
+  Timer timer_;  // start timeout, restart backoff or stop timeout, by state
+  bool start_after_stop_ = false;
+  bool start_settled_ = false;
+  bool killed_ = false;         // SIGKILL already sent for this stop
+  bool failing_start_ = false;  // stopping because the start failed: restart by policy
+
+  std::deque<Clock::time_point> start_times_;
+  unsigned backoff_step_ = 0;
+  Clock::time_point ready_since_{};
+  unsigned restarts_ = 0;
+  int last_exit_status_ = 0;
+  std::string last_failure_;
+
+  std::optional<LockReport> report_;
+  std::string lock_failure_;  // "lock: <strerror>" from a failed report, for exit reasons
+  duende::mlock::ProcessMemory memory_{};
+  bool lock_lost_ = false;
+};
+
+}  // namespace duende::supervisor

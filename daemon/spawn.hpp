@@ -1,0 +1,99 @@
+// Starting a child process: vfork-style, with its credentials, limits and stdio set up
+// between clone() and execve(), and with exec failures reported to the caller.
+//
+// Why not fork(): the supervisor runs under mlockall(MCL_CURRENT|MCL_FUTURE), and fork()
+// would copy (and lock) every page of it for a child that only wants to exec. The child is
+// therefore started with clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD): it borrows the
+// supervisor's memory until it execs, and the supervisor is suspended until then. All the
+// child needs is prepared before clone(); between clone() and execve() the child makes only
+// raw system calls.
+#pragma once
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "duende/result.hpp"
+
+namespace duende::supervisor {
+
+// What to run and how.
+struct SpawnRequest {
+  std::vector<std::string> argv;  // argv[0]: absolute path of the program (no PATH search)
+  std::vector<std::string> env;   // the complete environment, "K=V" each
+  std::string working_directory = "/";
+  std::optional<uid_t> uid;                 // unset = keep ours
+  std::optional<gid_t> gid;                 // unset = keep ours
+  std::vector<gid_t> supplementary_groups;  // applied when uid or gid is set
+  std::optional<rlim_t> memlock_limit;      // soft and hard; nullopt = inherit; RLIM_INFINITY ok
+  std::optional<int> oom_score_adj;         // -1000..1000; nullopt = inherit
+  bool ambient_ipc_lock = false;  // give a non-root child CAP_IPC_LOCK as an ambient capability
+  int stdout_fd = -1;             // -1 = inherit the supervisor's
+  int stderr_fd = -1;             // -1 = inherit the supervisor's
+};
+
+// A started child. The caller owns `pidfd` (O_CLOEXEC) and must reap the child, e.g. with
+// waitid(P_PIDFD, pidfd, ..., WEXITED), and close the pidfd.
+struct SpawnedProcess {
+  pid_t pid = -1;
+  int pidfd = -1;
+};
+
+// Why a child could not be started: the step that failed and its errno.
+struct SpawnError {
+  std::string step;  // "exec /usr/bin/x", "chdir /nonexistent", "setuid 1000", ...
+  int error_number = 0;
+
+  // "<step>: <strerror(error_number)>", e.g. "exec /usr/bin/x: No such file or directory".
+  std::string message() const;
+};
+
+// Starts argv[0] as a child of the caller, set up in this order:
+//   1. all signal dispositions SIG_DFL and the signal mask empty (the supervisor blocks
+//      signals for its signalfd; children must not inherit that);
+//   2. its own process group (setpgid(0, 0));
+//   3. stdin from /dev/null; stdout and stderr from `stdout_fd` / `stderr_fd` when >= 0;
+//      every other descriptor is marked close-on-exec, so nothing else leaks into it;
+//   4. RLIMIT_MEMLOCK soft and hard = `memlock_limit`. Raising the hard limit needs
+//      CAP_SYS_RESOURCE; without it the soft limit is raised to the hard limit instead
+//      and a one-line warning goes to the child's stderr;
+//   5. /proc/self/oom_score_adj = `oom_score_adj`. Lowering it below the inherited
+//      minimum needs CAP_SYS_RESOURCE; when refused (EACCES/EPERM) a one-line warning
+//      goes to the child's stderr ("mlock-supervisor: warning: cannot set oom_score_adj
+//      -1000: Permission denied (needs CAP_SYS_RESOURCE)") and the child starts anyway;
+//   6. when `uid` or `gid` is set: setgroups(supplementary_groups), then setgid(gid) if
+//      set, then setuid(uid) if set (real, effective and saved ids). Needs CAP_SETGID
+//      and CAP_SETUID;
+//   7. when `ambient_ipc_lock` and `uid` is set and not 0: CAP_IPC_LOCK kept across
+//      setuid (PR_SET_KEEPCAPS) and made the child's only permitted, effective,
+//      inheritable and ambient capability, so it survives execve() of a non-setuid
+//      program and the child may lock beyond RLIMIT_MEMLOCK. Needs CAP_IPC_LOCK in the
+//      supervisor's permitted set. Otherwise ignored (root has CAP_IPC_LOCK anyway);
+//   8. chdir(working_directory), with the new credentials' permissions;
+//   9. execve(argv[0], argv, env).
+// Success: returns the child's pid and a pidfd once its execve() is past the point of no
+// return (the kernel released the borrowed memory). The kernel may still be finishing the
+// exec for a moment: closing O_CLOEXEC descriptors, installing the new credentials and
+// comm, so /proc/PID can briefly show the pre-exec state. The child's exit signal is
+// SIGCHLD. A child killed by a signal before it could exec also counts as started: its
+// pidfd then reports that death.
+// Failure (the child, if one was started, has been reaped; no descriptor leaks):
+//   - step "exec" or "exec <argv0>", EINVAL: argv empty, argv[0] not absolute, or a
+//     string in argv/env containing '\0';
+//   - step "open /dev/null", "dup stdout fd N", "dup stderr fd N" (EBADF: not open),
+//     "mmap child stack" (ENOMEM), "clone" (EAGAIN, ENOMEM): preparation in the caller;
+//   - any step of 2..9 above, with the errno the child saw, e.g. "setpgid",
+//     "redirect stdout", "setrlimit RLIMIT_MEMLOCK 65536", "oom_score_adj 500",
+//     "setgroups 1,2" ("setgroups" for none), "setgid 65534", "setuid 65534" (EPERM without
+//     CAP_SETUID), "prctl PR_SET_KEEPCAPS", "capset CAP_IPC_LOCK" (EPERM when the supervisor lacks
+//     it), "ambient raise CAP_IPC_LOCK", "chdir /nope" (ENOENT, EACCES, ENOTDIR), "exec /usr/bin/x"
+//     (ENOENT, EACCES, ENOEXEC, ...).
+// Side effects on the caller: none that outlive the call. It blocks all signals while the
+// child borrows its memory and restores its mask afterwards; errno may change.
+// Not async-signal-safe: do not call it from a signal handler.
+mlock::Result<SpawnedProcess, SpawnError> spawn_process(const SpawnRequest& request);
+
+}  // namespace duende::supervisor

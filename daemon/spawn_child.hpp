@@ -1,0 +1,71 @@
+// The child half of spawn_process(): what runs between clone() and execve().
+//
+// Internal to spawn.cpp and spawn_child.cpp. The child shares the caller's memory (CLONE_VM)
+// until it execs, so everything it needs lives in a ChildPlan the caller fills in first;
+// the child only reads the plan, makes raw system calls and, on failure, writes the step
+// and errno back into the plan before _exit(127).
+#pragma once
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <string>
+
+namespace duende::supervisor::spawn_detail {
+
+// The child's steps, in the order it takes them; the failing one is reported.
+enum class ChildStep : int {
+  None = 0,  // no failure: the child exec'd (or was killed before it could report)
+  ProcessGroup,
+  RedirectStdin,
+  RedirectStdout,
+  RedirectStderr,
+  MemlockLimit,
+  OpenOomScoreAdj,
+  OomScoreAdj,
+  KeepCaps,
+  Groups,
+  Gid,
+  Uid,
+  Capabilities,
+  AmbientCapability,
+  WorkingDirectory,
+  Exec,
+};
+
+struct ChildPlan {
+  // Filled in by the caller before clone().
+  char* const* argv = nullptr;  // argv[0] is the program's path
+  char* const* envp = nullptr;
+  const char* working_directory = nullptr;
+  sigset_t empty_mask{};
+  int stdin_fd = -1;   // /dev/null
+  int stdout_fd = -1;  // -1 = keep; otherwise >= 3, so dup2() never aliases its target
+  int stderr_fd = -1;
+  bool set_memlock = false;
+  rlimit memlock{};
+  std::string memlock_warning;  // written to stderr when only the soft limit could be raised
+  bool set_oom_score_adj = false;
+  std::string oom_score_adj_text;
+  std::string oom_warning_eacces;  // written to stderr when lowering is refused
+  std::string oom_warning_eperm;
+  bool set_ids = false;  // setgroups, then the gid and uid below when set
+  const gid_t* groups = nullptr;
+  std::size_t group_count = 0;
+  bool set_gid = false;
+  gid_t gid = 0;
+  bool set_uid = false;
+  uid_t uid = 0;
+  bool ambient_ipc_lock = false;  // only when set_uid and uid != 0
+
+  // Written by the child when a step fails.
+  ChildStep failed_step = ChildStep::None;
+  int error_number = 0;
+};
+
+// The clone() entry point: `plan` is a ChildPlan*. Never returns: execs or _exit(127)s.
+int run_child(void* plan);
+
+}  // namespace duende::supervisor::spawn_detail

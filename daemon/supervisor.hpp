@@ -1,0 +1,117 @@
+// The supervisor core: the set of children, their start and stop ordering, the monitor
+// that verifies locks from /proc, the children's notify socket, reload and shutdown, and
+// what systemd is told. It knows nothing of D-Bus: an observer reads it.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "child.hpp"
+#include "config.hpp"
+#include "event_loop.hpp"
+#include "log.hpp"
+#include "notify_socket.hpp"
+#include "systemd_notifier.hpp"
+
+namespace duende::supervisor {
+
+// The manager's state, as D-Bus shows it.
+enum class ManagerState { Starting, Running, Degraded, Reloading, Stopping };
+const char* to_string(ManagerState state);
+
+// Told about every observable change; the D-Bus adaptor implements it. Calls come from
+// the event loop, after the change.
+class SupervisorObserver {
+ public:
+  virtual void child_added(const Child& child) = 0;
+  virtual void child_removed(const std::string& name) = 0;
+  virtual void child_changed(const Child& child) = 0;
+  virtual void lock_lost(const Child& child) = 0;
+  virtual void manager_changed() = 0;
+
+ protected:
+  ~SupervisorObserver() = default;
+};
+
+// Why an operator's request was refused.
+struct ActionError {
+  enum class Kind { NoSuchChild, InvalidState, ConfigInvalid };
+  Kind kind;
+  std::string message;
+};
+
+class Supervisor final : public ChildListener {
+ public:
+  using Loader = std::function<ConfigResult()>;
+
+  // `loader` re-reads the configuration on reload. The notify socket must be bound.
+  Supervisor(EventLoop& loop, Config config, Loader loader, NotifySocket notify_socket,
+             std::string preload_path);
+  ~Supervisor();
+
+  // Starts every child in `after` order. READY=1 goes to systemd once each has become
+  // ready or failed its first start.
+  void start();
+  // Stops every child in reverse `after` order, then quits the loop with 0.
+  void shutdown();
+  // Re-reads the configuration. Invalid: nothing changes, every problem is logged and
+  // returned. Valid: removed children stop, added ones start, changed ones restart,
+  // unchanged ones are left alone.
+  duende::mlock::Result<void, ActionError> reload();
+
+  duende::mlock::Result<void, ActionError> start_child(const std::string& name);
+  duende::mlock::Result<void, ActionError> stop_child(const std::string& name);
+  duende::mlock::Result<void, ActionError> restart_child(const std::string& name);
+
+  void set_observer(SupervisorObserver* observer) { observer_ = observer; }
+  ManagerState state() const { return state_; }
+  const std::map<std::string, std::unique_ptr<Child>>& children() const { return children_; }
+  const Child* find(const std::string& name) const;
+  const Config& config() const { return config_; }
+  // The one-line summary sent as STATUS=.
+  std::string status_line() const;
+
+  void on_child_event(Child& child, Event event) override;
+
+  // Destroys children that a reload removed. Call from outside any child callback (the
+  // loop's before-sleep hook): a child cannot be destroyed from inside its own handler.
+  void collect_garbage();
+
+ private:
+  void start_due_children();
+  bool may_start(const Child& child) const;
+  void stop_due_children();
+  void on_notify_readable();
+  void on_monitor_tick();
+  void arm_monitor();
+  void update_state();
+  void remove_retired();
+  void apply(Config next);
+  Child* child_by_pid(pid_t pid);
+  duende::mlock::Result<Child*, ActionError> lookup(const std::string& name);
+
+  EventLoop& loop_;
+  Config config_;
+  Loader loader_;
+  NotifySocket notify_socket_;
+  std::string preload_path_;
+  SystemdNotifier systemd_;
+  Timer monitor_;
+  Clock::time_point last_full_check_{};
+  std::map<std::string, std::unique_ptr<Child>> children_;
+  std::set<std::string> pending_start_;            // to start once their `after` children allow
+  std::set<std::string> retiring_;                 // removed by a reload, stopping, then erased
+  std::vector<std::unique_ptr<Child>> graveyard_;  // erased, awaiting collect_garbage()
+  ManagerState state_ = ManagerState::Starting;
+  bool ready_sent_ = false;
+  bool shutting_down_ = false;
+  bool in_stop_pass_ = false;
+  SupervisorObserver* observer_ = nullptr;
+  RateLimit stray_log_limit_{std::chrono::seconds(10), 5};
+};
+
+}  // namespace duende::supervisor

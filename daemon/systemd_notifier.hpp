@@ -1,0 +1,31 @@
+// The supervisor's own messages to systemd (sd_notify): READY, STATUS, RELOADING,
+// STOPPING, and WATCHDOG keep-alives sent from the event loop, so they prove it runs.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "event_loop.hpp"
+
+namespace duende::supervisor {
+
+class SystemdNotifier {
+ public:
+  // Starts the watchdog timer when systemd asked for one (WATCHDOG_USEC for our pid):
+  // keep-alives go out at half the interval.
+  explicit SystemdNotifier(EventLoop& loop);
+
+  void ready();
+  // Sends STATUS= only when `line` differs from the last one sent.
+  void status(const std::string& line);
+  // RELOADING=1 with MONOTONIC_USEC, as systemd 253+ expects; harmless for 252.
+  void reloading();
+  void stopping();
+
+ private:
+  void send(const std::string& text);
+  std::unique_ptr<Timer> watchdog_;
+  std::string last_status_;
+};
+
+}  // namespace duende::supervisor
