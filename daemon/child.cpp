@@ -91,7 +91,7 @@ void Child::settle(ChildState state) {
 
 void Child::start(bool manual) {
   if (state_ == ChildState::Starting || state_ == ChildState::Running) return;
-  if (state_ == ChildState::Stopping) {
+  if (state_ == ChildState::Stopping && pid_ > 0) {
     start_after_stop_ = true;
     return;
   }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "bus_service.hpp"
 #include "duende/mlock.hpp"
 #include "human_size.hpp"
 #include "log.hpp"
@@ -118,8 +119,12 @@ int run(const Options& options) {
   });
   log_notice("mlock-supervisor " MLOCK_SUPERVISOR_VERSION " starting " +
              std::to_string(supervisor.children().size()) + " children");
-  supervisor.start();
-  const int code = loop.run([&] { supervisor.collect_garbage(); });
+  supervisor.start();  // supervision first: the bus may be absent, and must never delay it
+  BusService bus(loop, supervisor);
+  const int code = loop.run([&] {
+    supervisor.collect_garbage();
+    bus.before_sleep();
+  });
   loop.remove(sfd);
   ::close(sfd);
   return code;

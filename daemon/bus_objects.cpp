@@ -1,0 +1,238 @@
+#include "bus_objects.hpp"
+
+#include <systemd/sd-bus.h>
+
+#include <cstdlib>
+#include <exception>
+
+#include "duende/mlock.hpp"
+#include "log.hpp"
+
+namespace duende::supervisor {
+namespace {
+
+constexpr const char* kErrorPrefix = "org.duende.MlockSupervisor1.Error.";
+
+sdbus::Error to_bus_error(const ActionError& e) {
+  switch (e.kind) {
+    case ActionError::Kind::NoSuchChild: return sdbus::Error(std::string(kErrorPrefix) + "NoSuchChild", e.message);
+    case ActionError::Kind::InvalidState: return sdbus::Error(std::string(kErrorPrefix) + "InvalidState", e.message);
+    case ActionError::Kind::ConfigInvalid: break;
+  }
+  return sdbus::Error(std::string(kErrorPrefix) + "ConfigInvalid", e.message);
+}
+
+// Runs `body`, letting sdbus::Error through and turning anything else into a D-Bus error:
+// any other exception would break the connection for good in sdbus-c++ 1.2.0.
+template <class F>
+auto guarded(const char* what, F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const sdbus::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    log_error(std::string("D-Bus ") + what + ": " + e.what());
+    throw sdbus::Error("org.freedesktop.DBus.Error.Failed", std::string(what) + ": " + e.what());
+  } catch (...) {
+    throw sdbus::Error("org.freedesktop.DBus.Error.Failed", std::string(what) + ": internal error");
+  }
+}
+
+void check_name(const std::string& name) {
+  if (name.empty()) throw sdbus::Error("org.freedesktop.DBus.Error.InvalidArgs", "empty child name");
+}
+
+void act(duende::mlock::Result<void, ActionError> result) {
+  if (!result) throw to_bus_error(result.error());
+}
+
+}  // namespace
+
+std::string child_object_path(const std::string& name) {
+  char* path = nullptr;
+  if (sd_bus_path_encode(kChildPathPrefix, name.c_str(), &path) < 0 || !path)
+    throw std::bad_alloc();
+  std::string out(path);
+  std::free(path);
+  return out;
+}
+
+ChildProperties ChildProperties::of(const Child& c) {
+  ChildProperties p;
+  p.state = to_string(c.state());
+  p.pid = static_cast<std::uint32_t>(c.pid());
+  p.is_locked = c.is_locked();
+  p.locked_bytes = c.memory().locked_bytes;
+  p.swapped_bytes = c.memory().swapped_bytes;
+  p.resident_bytes = c.memory().resident_bytes;
+  p.fully_locked = c.memory().coverage_checked && c.memory().fully_locked;
+  p.must_be_locked = c.must_be_locked();
+  p.lock_report = c.lock_report_text();
+  p.restarts = c.restarts();
+  p.last_exit_status = c.last_exit_status();
+  p.last_failure = c.last_failure();
+  p.command = c.config().exec;
+  return p;
+}
+
+std::vector<std::string> ChildProperties::changed(const ChildProperties& a, const ChildProperties& b) {
+  std::vector<std::string> names;
+  const auto diff = [&names](bool differs, const char* name) {
+    if (differs) names.emplace_back(name);
+  };
+  diff(a.state != b.state, "State");
+  diff(a.pid != b.pid, "Pid");
+  diff(a.is_locked != b.is_locked, "IsLocked");
+  diff(a.locked_bytes != b.locked_bytes, "LockedBytes");
+  diff(a.swapped_bytes != b.swapped_bytes, "SwappedBytes");
+  diff(a.resident_bytes != b.resident_bytes, "ResidentBytes");
+  diff(a.fully_locked != b.fully_locked, "FullyLocked");
+  diff(a.must_be_locked != b.must_be_locked, "MustBeLocked");
+  diff(a.lock_report != b.lock_report, "LockReport");
+  diff(a.restarts != b.restarts, "Restarts");
+  diff(a.last_exit_status != b.last_exit_status, "LastExitStatus");
+  diff(a.last_failure != b.last_failure, "LastFailure");
+  diff(a.command != b.command, "Command");
+  return names;
+}
+
+ManagerProperties ManagerProperties::of(const Supervisor& s) {
+  ManagerProperties p;
+  p.state = to_string(s.state());
+  p.self_locked_bytes = duende::mlock::locked_bytes();
+  p.self_locked = p.self_locked_bytes > 0;
+  p.child_count = static_cast<std::uint32_t>(s.children().size());
+  for (const auto& [name, child] : s.children()) {
+    if (child->is_locked()) ++p.locked_child_count;
+    p.total_locked_bytes += child->memory().locked_bytes;
+  }
+  return p;
+}
+
+std::vector<std::string> ManagerProperties::changed(const ManagerProperties& a,
+                                                    const ManagerProperties& b) {
+  std::vector<std::string> names;
+  if (a.state != b.state) names.emplace_back("State");
+  if (a.self_locked != b.self_locked) names.emplace_back("SelfLocked");
+  if (a.self_locked_bytes != b.self_locked_bytes) names.emplace_back("SelfLockedBytes");
+  if (a.child_count != b.child_count) names.emplace_back("ChildCount");
+  if (a.locked_child_count != b.locked_child_count) names.emplace_back("LockedChildCount");
+  if (a.total_locked_bytes != b.total_locked_bytes) names.emplace_back("TotalLockedBytes");
+  return names;
+}
+
+// ---- Manager ----
+
+ManagerObject::ManagerObject(sdbus::IConnection& connection, Supervisor& supervisor)
+    : AdaptorInterfaces(connection, kManagerPath), supervisor_(supervisor),
+      published_(ManagerProperties::of(supervisor)) {
+  registerAdaptor();
+}
+
+ManagerObject::~ManagerObject() { unregisterAdaptor(); }
+
+void ManagerObject::publish_changes() {
+  ManagerProperties now = ManagerProperties::of(supervisor_);
+  const auto names = ManagerProperties::changed(published_, now);
+  published_ = std::move(now);
+  if (!names.empty()) emitPropertiesChangedSignal(kManagerInterface, names);
+}
+
+void ManagerObject::lock_lost(const Child& child) {
+  emitLockLost(child.name(), child.memory().locked_bytes, child.memory().swapped_bytes);
+}
+
+std::vector<sdbus::Struct<std::string, std::string, uint32_t, bool, uint64_t, uint64_t>>
+ManagerObject::ListChildren() {
+  return guarded("ListChildren", [this] {
+    std::vector<sdbus::Struct<std::string, std::string, uint32_t, bool, uint64_t, uint64_t>> out;
+    for (const auto& [name, child] : supervisor_.children()) {
+      const ChildProperties p = ChildProperties::of(*child);
+      out.emplace_back(name, p.state, p.pid, p.is_locked, p.locked_bytes, p.swapped_bytes);
+    }
+    return out;
+  });
+}
+
+sdbus::ObjectPath ManagerObject::GetChild(const std::string& name) {
+  return guarded("GetChild", [&] {
+    check_name(name);
+    if (!supervisor_.find(name))
+      throw sdbus::Error(std::string(kErrorPrefix) + "NoSuchChild", "no child named \"" + name + "\"");
+    return sdbus::ObjectPath(child_object_path(name));
+  });
+}
+
+void ManagerObject::StartChild(const std::string& name) {
+  guarded("StartChild", [&] { check_name(name), act(supervisor_.start_child(name)); });
+}
+void ManagerObject::StopChild(const std::string& name) {
+  guarded("StopChild", [&] { check_name(name), act(supervisor_.stop_child(name)); });
+}
+void ManagerObject::RestartChild(const std::string& name) {
+  guarded("RestartChild", [&] { check_name(name), act(supervisor_.restart_child(name)); });
+}
+void ManagerObject::Reload() {
+  guarded("Reload", [&] { act(supervisor_.reload()); });
+}
+
+std::string ManagerObject::Version() { return MLOCK_SUPERVISOR_VERSION; }
+std::string ManagerObject::State() { return to_string(supervisor_.state()); }
+bool ManagerObject::SelfLocked() { return duende::mlock::is_locked(); }
+uint64_t ManagerObject::SelfLockedBytes() { return duende::mlock::locked_bytes(); }
+uint32_t ManagerObject::ChildCount() { return ManagerProperties::of(supervisor_).child_count; }
+uint32_t ManagerObject::LockedChildCount() { return ManagerProperties::of(supervisor_).locked_child_count; }
+uint64_t ManagerObject::TotalLockedBytes() { return ManagerProperties::of(supervisor_).total_locked_bytes; }
+
+// ---- Child ----
+
+ChildObject::ChildObject(sdbus::IConnection& connection, Supervisor& supervisor, const Child& child)
+    : AdaptorInterfaces(connection, child_object_path(child.name())),
+      supervisor_(supervisor), name_(child.name()), published_(ChildProperties::of(child)) {
+  registerAdaptor();
+  emitInterfacesAddedSignal({kChildInterface});
+}
+
+ChildObject::~ChildObject() {
+  try {
+    emitInterfacesRemovedSignal({kChildInterface});
+  } catch (const sdbus::Error&) {  // the connection is gone: nobody to tell
+  }
+  unregisterAdaptor();
+}
+
+void ChildObject::publish_changes(const Child& child) {
+  ChildProperties now = ChildProperties::of(child);
+  const auto names = ChildProperties::changed(published_, now);
+  published_ = std::move(now);
+  if (!names.empty()) emitPropertiesChangedSignal(kChildInterface, names);
+}
+
+ChildProperties ChildObject::current() const {
+  try {
+    const Child* child = supervisor_.find(name_);
+    return child ? ChildProperties::of(*child) : published_;
+  } catch (...) {  // out of memory: never let an exception reach sdbus-c++
+    return {};
+  }
+}
+
+void ChildObject::Start() { guarded("Start", [&] { act(supervisor_.start_child(name_)); }); }
+void ChildObject::Stop() { guarded("Stop", [&] { act(supervisor_.stop_child(name_)); }); }
+void ChildObject::Restart() { guarded("Restart", [&] { act(supervisor_.restart_child(name_)); }); }
+std::string ChildObject::Name() { return name_; }
+std::string ChildObject::State() { return current().state; }
+uint32_t ChildObject::Pid() { return current().pid; }
+bool ChildObject::IsLocked() { return current().is_locked; }
+uint64_t ChildObject::LockedBytes() { return current().locked_bytes; }
+uint64_t ChildObject::SwappedBytes() { return current().swapped_bytes; }
+uint64_t ChildObject::ResidentBytes() { return current().resident_bytes; }
+bool ChildObject::FullyLocked() { return current().fully_locked; }
+bool ChildObject::MustBeLocked() { return current().must_be_locked; }
+std::string ChildObject::LockReport() { return current().lock_report; }
+uint32_t ChildObject::Restarts() { return current().restarts; }
+int32_t ChildObject::LastExitStatus() { return current().last_exit_status; }
+std::string ChildObject::LastFailure() { return current().last_failure; }
+std::vector<std::string> ChildObject::Command() { return current().command; }
+
+}  // namespace duende::supervisor

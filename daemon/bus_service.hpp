@@ -1,0 +1,62 @@
+// The supervisor on the system bus: owns the connection, the manager object and one
+// object per child, and keeps them in step with the core (SupervisorObserver).
+//
+// The bus is never in the way of supervision: the connection joins the one event loop
+// (its fd in epoll, its timeout on a timerfd, its queue drained before every sleep). If
+// the bus is absent at start, or goes away later, the children go on being supervised
+// and the service reconnects with backoff (0.25 s doubling to 30 s), then registers its
+// objects and requests its name again.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "event_loop.hpp"
+#include "supervisor.hpp"
+
+namespace sdbus {
+class IConnection;
+}
+
+namespace duende::supervisor {
+
+class ManagerObject;
+class ChildObject;
+
+class BusService final : public SupervisorObserver {
+ public:
+  // Tries to connect at once; on failure schedules retries. Registers as the observer.
+  BusService(EventLoop& loop, Supervisor& supervisor);
+  ~BusService();
+
+  // Drains the connection's queue and re-arms the loop for its fd and timeout; call
+  // before every sleep of the loop (sdbus-c++ can queue messages without waking poll).
+  void before_sleep();
+  bool connected() const { return connection_ != nullptr; }
+
+  void child_added(const Child& child) override;
+  void child_removed(const std::string& name) override;
+  void child_changed(const Child& child) override;
+  void lock_lost(const Child& child) override;
+  void manager_changed() override;
+
+ private:
+  void connect();
+  void disconnect(const std::string& why);
+  void schedule_reconnect();
+
+  EventLoop& loop_;
+  Supervisor& supervisor_;
+  std::unique_ptr<sdbus::IConnection> connection_;
+  std::unique_ptr<ManagerObject> manager_;
+  std::map<std::string, std::unique_ptr<ChildObject>> children_;
+  int watched_fd_ = -1;
+  std::uint32_t watched_events_ = 0;
+  Timer bus_timeout_;   // the connection's own timeout (method-call replies, …)
+  Timer reconnect_;
+  double retry_delay_sec_ = 0.25;
+  bool broken_ = false;  // an error was seen: disconnect at the next before_sleep()
+};
+
+}  // namespace duende::supervisor
