@@ -15,9 +15,12 @@ constexpr const char* kErrorPrefix = "org.duende.MlockSupervisor1.Error.";
 
 sdbus::Error to_bus_error(const ActionError& e) {
   switch (e.kind) {
-    case ActionError::Kind::NoSuchChild: return sdbus::Error(std::string(kErrorPrefix) + "NoSuchChild", e.message);
-    case ActionError::Kind::InvalidState: return sdbus::Error(std::string(kErrorPrefix) + "InvalidState", e.message);
-    case ActionError::Kind::ConfigInvalid: break;
+    case ActionError::Kind::NoSuchChild:
+      return sdbus::Error(std::string(kErrorPrefix) + "NoSuchChild", e.message);
+    case ActionError::Kind::InvalidState:
+      return sdbus::Error(std::string(kErrorPrefix) + "InvalidState", e.message);
+    case ActionError::Kind::ConfigInvalid:
+      break;
   }
   return sdbus::Error(std::string(kErrorPrefix) + "ConfigInvalid", e.message);
 }
@@ -39,7 +42,8 @@ auto guarded(const char* what, F&& body) -> decltype(body()) {
 }
 
 void check_name(const std::string& name) {
-  if (name.empty()) throw sdbus::Error("org.freedesktop.DBus.Error.InvalidArgs", "empty child name");
+  if (name.empty())
+    throw sdbus::Error("org.freedesktop.DBus.Error.InvalidArgs", "empty child name");
 }
 
 void act(duende::mlock::Result<void, ActionError> result) {
@@ -75,7 +79,8 @@ ChildProperties ChildProperties::of(const Child& c) {
   return p;
 }
 
-std::vector<std::string> ChildProperties::changed(const ChildProperties& a, const ChildProperties& b) {
+std::vector<std::string> ChildProperties::changed(const ChildProperties& a,
+                                                  const ChildProperties& b) {
   std::vector<std::string> names;
   const auto diff = [&names](bool differs, const char* name) {
     if (differs) names.emplace_back(name);
@@ -124,7 +129,8 @@ std::vector<std::string> ManagerProperties::changed(const ManagerProperties& a,
 // ---- Manager ----
 
 ManagerObject::ManagerObject(sdbus::IConnection& connection, Supervisor& supervisor)
-    : AdaptorInterfaces(connection, kManagerPath), supervisor_(supervisor),
+    : AdaptorInterfaces(connection, kManagerPath),
+      supervisor_(supervisor),
       published_(ManagerProperties::of(supervisor)) {
   registerAdaptor();
 }
@@ -158,7 +164,8 @@ sdbus::ObjectPath ManagerObject::GetChild(const std::string& name) {
   return guarded("GetChild", [&] {
     check_name(name);
     if (!supervisor_.find(name))
-      throw sdbus::Error(std::string(kErrorPrefix) + "NoSuchChild", "no child named \"" + name + "\"");
+      throw sdbus::Error(std::string(kErrorPrefix) + "NoSuchChild",
+                         "no child named \"" + name + "\"");
     return sdbus::ObjectPath(child_object_path(name));
   });
 }
@@ -181,14 +188,20 @@ std::string ManagerObject::State() { return to_string(supervisor_.state()); }
 bool ManagerObject::SelfLocked() { return duende::mlock::is_locked(); }
 uint64_t ManagerObject::SelfLockedBytes() { return duende::mlock::locked_bytes(); }
 uint32_t ManagerObject::ChildCount() { return ManagerProperties::of(supervisor_).child_count; }
-uint32_t ManagerObject::LockedChildCount() { return ManagerProperties::of(supervisor_).locked_child_count; }
-uint64_t ManagerObject::TotalLockedBytes() { return ManagerProperties::of(supervisor_).total_locked_bytes; }
+uint32_t ManagerObject::LockedChildCount() {
+  return ManagerProperties::of(supervisor_).locked_child_count;
+}
+uint64_t ManagerObject::TotalLockedBytes() {
+  return ManagerProperties::of(supervisor_).total_locked_bytes;
+}
 
 // ---- Child ----
 
 ChildObject::ChildObject(sdbus::IConnection& connection, Supervisor& supervisor, const Child& child)
     : AdaptorInterfaces(connection, child_object_path(child.name())),
-      supervisor_(supervisor), name_(child.name()), published_(ChildProperties::of(child)) {
+      supervisor_(supervisor),
+      name_(child.name()),
+      published_(ChildProperties::of(child)) {
   registerAdaptor();
   emitInterfacesAddedSignal({kChildInterface});
 }
@@ -217,9 +230,15 @@ ChildProperties ChildObject::current() const {
   }
 }
 
-void ChildObject::Start() { guarded("Start", [&] { act(supervisor_.start_child(name_)); }); }
-void ChildObject::Stop() { guarded("Stop", [&] { act(supervisor_.stop_child(name_)); }); }
-void ChildObject::Restart() { guarded("Restart", [&] { act(supervisor_.restart_child(name_)); }); }
+void ChildObject::Start() {
+  guarded("Start", [&] { act(supervisor_.start_child(name_)); });
+}
+void ChildObject::Stop() {
+  guarded("Stop", [&] { act(supervisor_.stop_child(name_)); });
+}
+void ChildObject::Restart() {
+  guarded("Restart", [&] { act(supervisor_.restart_child(name_)); });
+}
 std::string ChildObject::Name() { return name_; }
 std::string ChildObject::State() { return current().state; }
 uint32_t ChildObject::Pid() { return current().pid; }

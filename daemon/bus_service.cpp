@@ -13,7 +13,8 @@
 namespace duende::supervisor {
 
 BusService::BusService(EventLoop& loop, Supervisor& supervisor)
-    : loop_(loop), supervisor_(supervisor),
+    : loop_(loop),
+      supervisor_(supervisor),
       bus_timeout_(loop, [] {}),  // waking the loop is enough: before_sleep() processes
       reconnect_(loop, [this] { connect(); }) {
   supervisor_.set_observer(this);
@@ -85,8 +86,10 @@ void BusService::before_sleep() {
       });
     }
     const auto timeout = poll_data.getRelativeTimeout();
-    if (timeout) bus_timeout_.arm(*timeout);
-    else bus_timeout_.disarm();
+    if (timeout)
+      bus_timeout_.arm(*timeout);
+    else
+      bus_timeout_.disarm();
   } catch (const sdbus::Error& e) {
     disconnect(e.getName() + ": " + e.getMessage());
   } catch (const std::exception& e) {

@@ -53,7 +53,7 @@ class BusService final : public SupervisorObserver {
   std::map<std::string, std::unique_ptr<ChildObject>> children_;
   int watched_fd_ = -1;
   std::uint32_t watched_events_ = 0;
-  Timer bus_timeout_;   // the connection's own timeout (method-call replies, …)
+  Timer bus_timeout_;  // the connection's own timeout (method-call replies, …)
   Timer reconnect_;
   double retry_delay_sec_ = 0.25;
   bool broken_ = false;  // an error was seen: disconnect at the next before_sleep()
