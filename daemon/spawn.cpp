@@ -5,8 +5,9 @@
 // CLONE_VM the child writes straight into the caller's memory, and CLONE_VFORK resumes the
 // caller only after the child exec'd or exited, so the plan is settled when clone()
 // returns (glibc's posix_spawn does the same). That saves a pipe and its reads per spawn.
-#include "spawn.hpp"
-
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -19,6 +20,7 @@
 #include <string_view>
 #include <utility>
 
+#include "spawn.hpp"
 #include "spawn_child.hpp"
 
 namespace duende::supervisor {
@@ -61,7 +63,13 @@ class ChildStack {
   ChildStack(const ChildStack&) = delete;
   ChildStack& operator=(const ChildStack&) = delete;
   ~ChildStack() {
-    if (ok()) munmap(base_, kChildStackSize);
+    if (!ok()) return;
+#if defined(__SANITIZE_ADDRESS__)
+    // The child's frames poisoned ASan's (shared) shadow of this stack and it exec'd
+    // without unwinding them; a later mapping at the same address would inherit that.
+    __asan_unpoison_memory_region(base_, kChildStackSize);
+#endif
+    munmap(base_, kChildStackSize);
   }
   bool ok() const { return base_ != MAP_FAILED; }
   void* top() const { return static_cast<char*>(base_) + kChildStackSize; }

@@ -149,13 +149,15 @@ std::string Supervisor::status_line() const {
     else if (child->lock_lost())
       problems.push_back(name + " lost its lock");
   }
+  // A failed reload stays in the line until a reload succeeds: the operator must see it.
+  const std::string suffix = reload_failure_.empty() ? "" : "; " + reload_failure_;
   if (!problems.empty()) {
     std::string line = "degraded: " + problems.front();
     if (problems.size() > 1) line += " (+" + std::to_string(problems.size() - 1) + " more)";
-    return line;
+    return line + suffix;
   }
   return std::to_string(locked) + "/" + std::to_string(children_.size()) + " children locked, " +
-         std::to_string(running) + " running, " + human_size(pinned) + " pinned";
+         std::to_string(running) + " running, " + human_size(pinned) + " pinned" + suffix;
 }
 
 Child* Supervisor::child_by_pid(pid_t pid) {
@@ -234,6 +236,10 @@ void Supervisor::stop_due_children() {
 }
 
 duende::mlock::Result<void, ActionError> Supervisor::reload() {
+  if (shutting_down_) {
+    log_warning("reload ignored: the supervisor is stopping");
+    return Unexpected(ActionError{ActionError::Kind::InvalidState, "the supervisor is stopping"});
+  }
   const ManagerState before = state_;
   state_ = ManagerState::Reloading;
   if (observer_) observer_->manager_changed();
@@ -248,13 +254,15 @@ duende::mlock::Result<void, ActionError> Supervisor::reload() {
     }
     log_error("reload failed: " + std::to_string(loaded.error().size()) +
               " problem(s); keeping the running configuration");
+    reload_failure_ = "reload failed: " + std::to_string(loaded.error().size()) +
+                      " problem(s), running configuration kept";
     state_ = before;
     if (observer_) observer_->manager_changed();
-    systemd_.status("reload failed: " + std::to_string(loaded.error().size()) +
-                    " problem(s) in the configuration; running configuration kept");
     systemd_.ready();
+    update_state();
     return Unexpected(ActionError{ActionError::Kind::ConfigInvalid, all});
   }
+  reload_failure_.clear();
   apply(std::move(*loaded));
   state_ = before;
   systemd_.ready();
@@ -264,12 +272,16 @@ duende::mlock::Result<void, ActionError> Supervisor::reload() {
 
 void Supervisor::apply(Config next) {
   const ChildContext context{loop_, *this, notify_socket_.path(), preload_path_};
-  for (auto& [name, child] : children_) {
-    if (next.children.count(name) || retiring_.count(name)) continue;
+  // Collected first: stopping a child without a process settles it at once, and a
+  // settled retiring child is erased from children_ (remove_retired()).
+  std::vector<std::string> removed;
+  for (const auto& [name, child] : children_)
+    if (!next.children.count(name) && !retiring_.count(name)) removed.push_back(name);
+  for (const auto& name : removed) {
     log_notice(name + ": removed from the configuration; stopping");
     pending_start_.erase(name);
     retiring_.insert(name);
-    child->stop();
+    children_.at(name)->stop();
   }
   for (auto& [name, child_config] : next.children) {
     const auto it = children_.find(name);

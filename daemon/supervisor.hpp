@@ -110,6 +110,7 @@ class Supervisor final : public ChildListener {
   bool ready_sent_ = false;
   bool shutting_down_ = false;
   bool in_stop_pass_ = false;
+  std::string reload_failure_;  // shown in STATUS= until a reload succeeds
   SupervisorObserver* observer_ = nullptr;
   RateLimit stray_log_limit_{std::chrono::seconds(10), 5};
 };

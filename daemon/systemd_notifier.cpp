@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "duende/mlock.hpp"
 #include "log.hpp"
 
 namespace duende::supervisor {
@@ -19,17 +20,22 @@ SystemdNotifier::SystemdNotifier(EventLoop& loop) {
   }
 }
 
-void SystemdNotifier::send(const std::string& text) {
-  const int r = sd_notify(0, text.c_str());
-  if (r < 0) log_warning("sd_notify: " + std::string(strerror(-r)));
+// Never blocks (sd_notify() would when systemd's queue is full): a lost STATUS= is
+// better than a frozen supervision loop. The next change sends a fresh one.
+bool SystemdNotifier::send(const std::string& text) {
+  const int e = duende::mlock::notify_send(text);
+  unsigned suppressed = 0;
+  if (e != 0 && warn_limit_.allow(Clock::now(), suppressed))
+    log_warning("sd_notify: " + std::string(std::strerror(e)) +
+                (suppressed ? " (" + std::to_string(suppressed) + " more suppressed)" : ""));
+  return e == 0;
 }
 
 void SystemdNotifier::ready() { send("READY=1"); }
 
 void SystemdNotifier::status(const std::string& line) {
   if (line == last_status_) return;
-  last_status_ = line;
-  send("STATUS=" + line);
+  if (send("STATUS=" + line)) last_status_ = line;  // unsent: try again at the next update
 }
 
 void SystemdNotifier::reloading() {

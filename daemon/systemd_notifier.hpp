@@ -6,6 +6,7 @@
 #include <string>
 
 #include "event_loop.hpp"
+#include "log.hpp"
 
 namespace duende::supervisor {
 
@@ -23,9 +24,10 @@ class SystemdNotifier {
   void stopping();
 
  private:
-  void send(const std::string& text);
+  bool send(const std::string& text);
   std::unique_ptr<Timer> watchdog_;
   std::string last_status_;
+  RateLimit warn_limit_{std::chrono::seconds(60), 3};
 };
 
 }  // namespace duende::supervisor

@@ -32,8 +32,10 @@ Result<ProcessMemory, InspectError> inspect(pid_t pid, bool check_coverage) {
   if (!status) return fail(pid, EINVAL, dir + "/status: " + status.error());
   if (status->state == 'Z' || status->state == 'X')
     return fail(pid, ESRCH, "process has exited (zombie): it has no memory");
+  if (status->kernel_thread) return fail(pid, EINVAL, "a kernel thread has no user memory");
+  // A process that is exiting has released its memory before it becomes a zombie.
   if (!status->vm_lck || !status->vm_rss)
-    return fail(pid, EINVAL, "no memory figures in " + dir + "/status (kernel thread?)");
+    return fail(pid, ESRCH, "process is exiting (or a kernel thread): no memory figures");
 
   ProcessMemory m;
   m.pid = pid;

@@ -65,6 +65,8 @@ Result<ProcStatus, std::string> parse_proc_status(std::string_view text) {
       const auto s = trim(value);
       if (s.empty()) return Unexpected(std::string("State: empty value"));
       out.state = s.front();
+    } else if (key == "Kthread") {
+      out.kernel_thread = trim(value) == "1";
     } else if (key == "Threads") {
       const auto s = trim(value);
       int n = 0;

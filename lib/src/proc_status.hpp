@@ -19,6 +19,7 @@ struct ProcStatus {
   std::optional<std::uint64_t> vm_swap;
   std::optional<std::uint64_t> vm_pin;
   std::optional<int> threads;
+  bool kernel_thread = false;  // "Kthread: 1" (Linux 6.0+)
 };
 
 // Parses the value of a "VmXxx:" line, the part after the colon, e.g. "\t   1234 kB",

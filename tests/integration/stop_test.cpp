@@ -92,12 +92,8 @@ TEST(SupervisorStop, CancelsAPendingRestart) {
   EXPECT_GE(h.line_index("all children stopped"), 0);
 }
 
-// DAEMON BUG (daemon/supervisor.cpp, not fixed here): Supervisor::reload() does not look
-// at shutting_down_, so a SIGHUP during shutdown still re-reads and applies the
-// configuration ("late: added to the configuration" while stopping) and sends RELOADING=1
-// and then READY=1 to systemd after STOPPING=1. (Starting is prevented only because
-// start_due_children() checks shutting_down_.) Fix: reload() returns an InvalidState error
-// with a log line, and tells systemd nothing, once shutdown() has begun.
+// A SIGHUP during shutdown must neither apply a configuration nor tell systemd
+// RELOADING=1/READY=1 after STOPPING=1.
 TEST(SupervisorStop, ReloadWhileStoppingStartsNothing) {
   Harness h;
   Json stubborn = ready_child({"--ready", "--ignore-term"});

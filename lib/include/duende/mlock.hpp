@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "duende/result.hpp"
 
@@ -192,9 +193,16 @@ DUENDE_MLOCK_API std::uint64_t locked_bytes() noexcept;
 // X_DUENDE_MLOCK_ERRNO=E.
 DUENDE_MLOCK_API std::string format_lock_report(const MlockStatus& status);
 
-// Sends format_lock_report(status) to $NOTIFY_SOCKET when DUENDE_MLOCK_REPORT=1 is set.
-// Returns 0 when sent, 0 when not asked to (variables unset), or a positive errno when the
-// send failed. Never throws; does not change NOTIFY_SOCKET.
+// Sends `state` (sd_notify format: newline-separated KEY=VALUE) as one datagram to
+// $NOTIFY_SOCKET (a path, or "@name" for the abstract namespace), without ever blocking.
+// Returns 0 when sent or when NOTIFY_SOCKET is unset; otherwise a positive errno: EINVAL
+// for a relative or too long path, EAGAIN when the receiver's queue is full, or the errno
+// of socket()/sendto(). Never throws.
+DUENDE_MLOCK_API int notify_send(std::string_view state) noexcept;
+
+// Sends format_lock_report(status) with notify_send() when DUENDE_MLOCK_REPORT=1 is set.
+// Returns 0 when sent or not asked to (variables unset), else notify_send()'s errno.
+// Never throws; does not change NOTIFY_SOCKET.
 DUENDE_MLOCK_API int send_lock_report(const MlockStatus& status) noexcept;
 
 // Memory of one process, read from /proc/PID/status and /proc/PID/smaps.

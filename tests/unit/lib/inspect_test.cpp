@@ -76,6 +76,15 @@ TEST(Inspect, InvalidPidIsEinval) {
   }
 }
 
+TEST(Inspect, KernelThreadIsEinval) {
+  const auto comm = test::status_field(2, "Kthread");
+  if (!comm || *comm != 1) GTEST_SKIP() << "pid 2 is not a visible kernel thread here";
+  const auto r = inspect(2);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().error_number, EINVAL);
+  EXPECT_EQ(r.error().message, "pid 2: a kernel thread has no user memory");
+}
+
 TEST(Inspect, UnreadableSmapsIsEaccesNotZero) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to switch to another user";
   const pid_t target = getpid();

@@ -123,6 +123,27 @@ TEST(LockReport, NotSentWithoutReportVariable) {
   EXPECT_EQ(sock.receive(sender, 300), "(timeout)");
 }
 
+TEST(NotifySend, NeverBlocksWhenTheReceiverIsFull) {
+  ReportSocket sock(socket_path("full"));  // never read: its queue fills up
+  ASSERT_TRUE(sock.ok());
+  const std::string path = socket_path("full");
+  test::ForkedChild child([&path] {
+    setenv("NOTIFY_SOCKET", path.c_str(), 1);
+    int last = 0;
+    for (int i = 0; i < 1000 && last == 0; ++i) last = notify_send("STATUS=filling");
+    return std::to_string(last);
+  });
+  EXPECT_EQ(child.message(), std::to_string(EAGAIN));
+}
+
+TEST(NotifySend, UnsetSocketIsNoOp) {
+  test::ForkedChild child([] {
+    unsetenv("NOTIFY_SOCKET");
+    return std::to_string(notify_send("READY=1"));
+  });
+  EXPECT_EQ(child.message(), "0");
+}
+
 TEST(SendLockReport, RelativeSocketPathIsInvalid) {
   test::ForkedChild child([] {
     setenv("NOTIFY_SOCKET", "relative/socket", 1);

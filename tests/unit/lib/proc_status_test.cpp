@@ -84,6 +84,11 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, ParseProcStatusRejects,
                                          "proc_status_overflow.txt", "proc_status_bad_unit.txt"),
                          test::StringParamName());
 
+TEST(ParseProcStatus, TellsKernelThreadsApart) {
+  EXPECT_TRUE(parse_proc_status(read_fixture("proc_status_kthread.txt"))->kernel_thread);
+  EXPECT_FALSE(parse_proc_status(read_fixture("proc_status_locked.txt"))->kernel_thread);
+}
+
 TEST(ParseProcStatus, RejectsDuplicateField) {
   const auto r = parse_proc_status("VmLck:\t4 kB\nVmLck:\t8 kB\n");
   ASSERT_FALSE(r);
