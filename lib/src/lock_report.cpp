@@ -19,7 +19,7 @@ int send_lock_report(const MlockStatus& status) noexcept {
   const char* report = std::getenv("DUENDE_MLOCK_REPORT");
   if (!report || std::strcmp(report, "1") != 0) return 0;
   try {
-    return notify_send(format_lock_report(status));
+    return notify_send(format_lock_report(status), kLockReportTimeoutMs);
   } catch (...) {
     return ENOMEM;
   }

@@ -194,15 +194,20 @@ DUENDE_MLOCK_API std::uint64_t locked_bytes() noexcept;
 DUENDE_MLOCK_API std::string format_lock_report(const MlockStatus& status);
 
 // Sends `state` (sd_notify format: newline-separated KEY=VALUE) as one datagram to
-// $NOTIFY_SOCKET (a path, or "@name" for the abstract namespace), without ever blocking.
-// Returns 0 when sent or when NOTIFY_SOCKET is unset; otherwise a positive errno: EINVAL
-// for a relative or too long path, EAGAIN when the receiver's queue is full, or the errno
-// of socket()/sendto(). Never throws.
-DUENDE_MLOCK_API int notify_send(std::string_view state) noexcept;
+// $NOTIFY_SOCKET (a path, or "@name" for the abstract namespace). When the receiver's
+// queue is full it waits up to `timeout_ms` for room (0: never waits). Returns 0 when sent
+// or when NOTIFY_SOCKET is unset; otherwise a positive errno: EINVAL for a relative or
+// too long path, EAGAIN when the queue stayed full, or the errno of socket()/sendto().
+// Never throws.
+DUENDE_MLOCK_API int notify_send(std::string_view state, int timeout_ms = 0) noexcept;
 
-// Sends format_lock_report(status) with notify_send() when DUENDE_MLOCK_REPORT=1 is set.
-// Returns 0 when sent or not asked to (variables unset), else notify_send()'s errno.
-// Never throws; does not change NOTIFY_SOCKET.
+// How long send_lock_report() waits for room at a busy supervisor: a child starting up
+// may wait a little, a frozen supervisor must not hold it forever.
+inline constexpr int kLockReportTimeoutMs = 5000;
+
+// Sends format_lock_report(status) with notify_send(…, kLockReportTimeoutMs) when
+// DUENDE_MLOCK_REPORT=1 is set. Returns 0 when sent or not asked to (variables unset),
+// else notify_send()'s errno. Never throws; does not change NOTIFY_SOCKET.
 DUENDE_MLOCK_API int send_lock_report(const MlockStatus& status) noexcept;
 
 // Memory of one process, read from /proc/PID/status and /proc/PID/smaps.

@@ -136,6 +136,27 @@ TEST(NotifySend, NeverBlocksWhenTheReceiverIsFull) {
   EXPECT_EQ(child.message(), std::to_string(EAGAIN));
 }
 
+TEST(NotifySend, WaitsForRoomWithATimeout) {
+  ReportSocket sock(socket_path("wait"));
+  ASSERT_TRUE(sock.ok());
+  const std::string path = socket_path("wait");
+  test::ForkedChild child([&path] {
+    setenv("NOTIFY_SOCKET", path.c_str(), 1);
+    int filled = 0;
+    while (filled < 100000 && notify_send("STATUS=filling") == 0) ++filled;
+    // The queue is full: a waiting send succeeds once the reader makes room.
+    return std::to_string(notify_send("STATUS=waited", 20000));
+  });
+  // Let the child fill the queue before reading (if it did not get there, the test still
+  // ends: the child's loop is bounded and the last datagram is the same).
+  usleep(300 * 1000);
+  pid_t sender = 0;
+  std::string last;
+  while (last != "STATUS=waited" && last != "(timeout)") last = sock.receive(sender);
+  EXPECT_EQ(last, "STATUS=waited");
+  EXPECT_EQ(child.message(), "0");
+}
+
 TEST(NotifySend, UnsetSocketIsNoOp) {
   test::ForkedChild child([] {
     unsetenv("NOTIFY_SOCKET");
