@@ -191,11 +191,12 @@ void Child::fail_start(const std::string& reason) {
 void Child::schedule_restart_or_settle(bool failure) {
   const bool restart = config_.restart == RestartPolicy::Always ||
                        (config_.restart == RestartPolicy::OnFailure && failure);
-  if (next_config_ || start_after_stop_) {  // a reload or an operator wants it back
+  if (next_config_ || start_after_stop_) {  // a reload, an operator or a lost lock
     if (next_config_) config_ = std::move(*next_config_);
     next_config_.reset();
     start_after_stop_ = false;
-    start(true);
+    start(!automatic_restart_);  // an automatic restart keeps the start limit counting
+    automatic_restart_ = false;
     return;
   }
   if (!restart) {
@@ -306,6 +307,7 @@ void Child::send_signal(int signo) {
 
 void Child::stop() {
   start_after_stop_ = false;
+  automatic_restart_ = false;
   next_config_.reset();
   switch (state_) {
     case ChildState::Starting:
@@ -330,14 +332,16 @@ void Child::stop() {
   }
 }
 
-void Child::restart() {
+void Child::restart(bool manual) {
   if (state_ == ChildState::Starting || state_ == ChildState::Running ||
       state_ == ChildState::Stopping) {
     stop();
     start_after_stop_ = true;
+    automatic_restart_ = !manual;
+    if (!manual) ++restarts_;
     return;
   }
-  start(true);
+  start(manual);
 }
 
 void Child::replace_config(ChildConfig config) {
@@ -406,7 +410,7 @@ void Child::check_lock() {
               " KiB, VmSwap " + std::to_string(memory_.swapped_bytes / 1024) + " KiB" +
               (config_.on_lock_lost == OnLockLost::Restart ? "; restarting" : ""));
   ctx_.listener.on_child_event(*this, ChildListener::Event::LockLost);
-  if (config_.on_lock_lost == OnLockLost::Restart) restart();
+  if (config_.on_lock_lost == OnLockLost::Restart) restart(false);
 }
 
 std::string Child::lock_report_text() const { return report_ ? report_->to_string() : ""; }

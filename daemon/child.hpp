@@ -67,8 +67,10 @@ class Child {
   // Stops the process (stop_signal to its process group, SIGKILL after stop_timeout_sec)
   // or cancels a pending restart; ends in `stopped`. No restart follows.
   void stop();
-  // Stops if needed, then starts again (manual).
-  void restart();
+  // Stops if needed, then starts again. `manual` (an operator asked) forgets earlier
+  // failures as start() does; an automatic restart (a lost lock) counts in restarts() and
+  // toward the start limit.
+  void restart(bool manual = true);
   // After the current process (if any) stops, use `config` and start again; used by a
   // reload that changed this child.
   void replace_config(ChildConfig config);
@@ -124,6 +126,7 @@ class Child {
   int pidfd_ = -1;
   Timer timer_;  // start timeout, restart backoff or stop timeout, by state
   bool start_after_stop_ = false;
+  bool automatic_restart_ = false;  // the pending start after stop is not an operator's
   bool start_settled_ = false;
   bool killed_ = false;         // SIGKILL already sent for this stop
   bool failing_start_ = false;  // stopping because the start failed: restart by policy
