@@ -144,6 +144,7 @@ void Child::spawn() {
   if (journal >= 0) ::close(journal);
   report_.reset();
   lock_failure_.clear();
+  inspect_warned_ = false;
   memory_ = {};
   lock_lost_ = false;
   killed_ = false;
@@ -301,8 +302,16 @@ void Child::send_signal(int signo) {
   if (pidfd_ < 0) return;
   // The whole process group first (the child's own helpers), then the child through
   // its pidfd, which cannot hit a recycled pid.
-  ::kill(-pid_, signo);
-  ::syscall(SYS_pidfd_send_signal, pidfd_, signo, nullptr, 0);
+  const bool group_ok = ::kill(-pid_, signo) == 0 || errno == ESRCH;
+  const int group_errno = errno;
+  if (::syscall(SYS_pidfd_send_signal, pidfd_, signo, nullptr, 0) != 0 && errno != ESRCH)
+    log_warning(
+        name() + ": cannot send " + sigabbrev_np(signo) + " to pid " + std::to_string(pid_) + ": " +
+        std::strerror(errno) +
+        (errno == EPERM ? " (the supervisor needs CAP_KILL for another user's child)" : ""));
+  else if (!group_ok)
+    log_warning(name() + ": cannot signal process group " + std::to_string(pid_) + ": " +
+                std::strerror(group_errno));
 }
 
 void Child::stop() {
@@ -377,10 +386,20 @@ void Child::handle_notify(const NotifyMessage& message) {
 
 void Child::refresh_memory(bool coverage) {
   if (pid_ <= 0) return;
-  const auto m = duende::mlock::inspect(pid_, coverage);
+  auto m = duende::mlock::inspect(pid_, coverage);
+  // smaps may be refused (another user's child without CAP_SYS_PTRACE) while status is
+  // still readable: VmLck and VmSwap alone still tell locked from not.
+  if (!m && coverage && (m.error().error_number == EACCES || m.error().error_number == EPERM)) {
+    if (!inspect_warned_)
+      log_warning(name() + ": " + m.error().message + "; checking VmLck and VmSwap only");
+    inspect_warned_ = true;
+    m = duende::mlock::inspect(pid_, false);
+  }
   if (!m) {
-    // ESRCH: it is exiting and its pidfd will say so. Anything else is worth a line.
-    if (m.error().error_number != ESRCH) log_warning(name() + ": " + m.error().message);
+    // ESRCH: it is exiting and its pidfd will say so. Anything else is worth a line, once.
+    if (m.error().error_number != ESRCH && !inspect_warned_)
+      log_warning(name() + ": " + m.error().message);
+    inspect_warned_ = m.error().error_number != ESRCH;
     return;
   }
   const duende::mlock::ProcessMemory before = memory_;

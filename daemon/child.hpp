@@ -142,6 +142,7 @@ class Child {
   std::string lock_failure_;  // "lock: <strerror>" from a failed report, for exit reasons
   duende::mlock::ProcessMemory memory_{};
   bool lock_lost_ = false;
+  bool inspect_warned_ = false;  // a /proc read failure was logged for this process
 };
 
 }  // namespace duende::supervisor

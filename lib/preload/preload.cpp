@@ -34,6 +34,10 @@ __attribute__((constructor)) void duende_mlock_preload_init() {
     _exit(kExitConfig);
   }
   const auto status = duende::mlock::lock_with_config(*config);
+  // The report is this process's to send, not its helpers': programs it starts inherit
+  // the environment (and the shim, which locks them too), but must not report as if they
+  // were the supervised child.
+  unsetenv("DUENDE_MLOCK_REPORT");
   if (!status) {
     std::fprintf(stderr, "libduende-mlock-preload: %s: %s\n", program_name(),
                  status.error().message().c_str());
