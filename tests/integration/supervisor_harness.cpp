@@ -133,6 +133,7 @@ Harness::Harness() {
   std::string tmpl = (fs::temp_directory_path() / "mlock-it-XXXXXX").string();
   if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp: " + std::string(strerror(errno)));
   dir_ = tmpl;
+  bus_address_ = no_bus_address();
   fs::create_directory(dropin_dir());
   fs::create_directory(runtime_dir());
   config = Json{{"self", {{"mlock", {{"required", geteuid() == 0}}}}},
@@ -194,6 +195,7 @@ std::vector<std::string> Harness::environment(bool with_notify_socket) const {
   std::vector<std::string> env = {
       "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
       "RUNTIME_DIRECTORY=" + runtime_dir(),
+      "DBUS_SYSTEM_BUS_ADDRESS=" + bus_address_,
       // Children must start from a clean environment: this must never reach them.
       "MLOCK_IT_SHOULD_NOT_LEAK=1",
   };
@@ -206,6 +208,7 @@ std::vector<std::string> Harness::environment(bool with_notify_socket) const {
 void Harness::start(const Launch& launch) {
   if (pid_ > 0) throw std::logic_error("the supervisor is already started");
   if (launch.write_config) write_config();
+  bus_address_ = launch.bus_address.value_or(no_bus_address());
   std::vector<std::string> argv = {kSupervisorBin, "--config",  config_file(), "--config-dir",
                                    dropin_dir(),   "--preload", kPreloadLib};
   std::vector<std::string> env = environment(true);

@@ -75,6 +75,9 @@ class Harness {
   std::string runtime_dir() const { return path("run"); }
   // Where the daemon binds its children's notify socket.
   std::string children_socket() const { return runtime_dir() + "/notify"; }
+  // A system bus address where no bus listens: the daemon's default, so it never
+  // connects to the host's bus.
+  std::string no_bus_address() const { return "unix:path=" + path("no-bus"); }
 
   // The main configuration, written by start() and write_config(). It starts out with a
   // fast monitor, no children, and a self-lock that is required only when the daemon can
@@ -87,9 +90,13 @@ class Harness {
     std::optional<long> watchdog_usec;  // sets WATCHDOG_USEC and WATCHDOG_PID (the daemon's)
     bool drop_ipc_lock = false;         // exec the daemon without CAP_IPC_LOCK at all
     bool write_config = true;           // write `config` to config_file() first
+    // DBUS_SYSTEM_BUS_ADDRESS for the daemon (and run_cli()); by default no_bus_address(),
+    // so no test ever reaches the host's system bus.
+    std::optional<std::string> bus_address;
   };
   // Starts mlock-supervisor --config config_file() --config-dir dropin_dir() --preload the
-  // shim, in a clean environment with RUNTIME_DIRECTORY and NOTIFY_SOCKET set.
+  // shim, in a clean environment with RUNTIME_DIRECTORY, NOTIFY_SOCKET and
+  // DBUS_SYSTEM_BUS_ADDRESS set.
   void start(const Launch& launch);
   void start() { start(Launch{}); }
   pid_t pid() const { return pid_; }
@@ -147,6 +154,7 @@ class Harness {
   void kill_leftover_children() const;
 
   std::string dir_;
+  std::string bus_address_;  // DBUS_SYSTEM_BUS_ADDRESS given to the daemon
   int sink_fd_ = -1;
   pid_t pid_ = 0;
   std::optional<int> exit_code_;

@@ -1,0 +1,378 @@
+// ctl_format: what mlockctl prints, from hand-made snapshots: the status table (columns,
+// words, failure lines), list, JSON (parsed back), Prometheus metrics (checked by the
+// exposition-format validator the integration tests use too), label escaping, and when a
+// child counts as in trouble.
+#include "ctl_format.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "../../integration/bus_prometheus.hpp"
+#include "human_size.hpp"
+
+namespace duende::supervisor {
+namespace {
+
+using itest::Exposition;
+using itest::parse_exposition;
+
+constexpr std::uint64_t kMiB = 1024 * 1024;
+
+CtlChild child(const std::string& name, const std::string& state, std::uint32_t pid) {
+  CtlChild c;
+  c.name = name;
+  c.state = state;
+  c.pid = pid;
+  c.command = {"/usr/bin/" + name, "--flag"};
+  return c;
+}
+
+CtlChild locked(CtlChild c, std::uint64_t bytes) {
+  c.is_locked = bytes > 0;
+  c.must_be_locked = true;
+  c.fully_locked = bytes > 0;
+  c.locked_bytes = bytes;
+  c.resident_bytes = bytes + 4096;
+  c.lock_report = "locked (" + std::to_string(bytes / 1024) + " KiB)";
+  return c;
+}
+
+// A supervisor with one child of each kind, sorted by name as mlockctl sorts them.
+CtlSnapshot fleet() {
+  CtlSnapshot s;
+  s.version = "0.1.0";
+  s.state = "degraded";
+  s.self_locked = true;
+  s.self_locked_bytes = 10 * kMiB;
+  CtlChild ghost = child("ghost", "failed", 0);
+  ghost.last_failure = "exec /nonexistent/prog: No such file or directory";
+  ghost.must_be_locked = true;
+  CtlChild plain = child("plain", "running", 4242);
+  plain.resident_bytes = 3 * kMiB;
+  CtlChild swap0 = locked(child("swap0", "running", 1234567), 7 * kMiB + 600 * 1024);
+  swap0.restarts = 2;
+  swap0.last_exit_status = -9;
+  CtlChild unlocked = locked(child("unlocked", "running", 77), 0);
+  s.children = {ghost, plain, swap0, unlocked};
+  return s;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+std::vector<std::string> words(const std::string& line) {
+  std::vector<std::string> out;
+  std::istringstream in(line);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+// ---- child_in_trouble ----
+
+struct TroubleCase {
+  const char* what;
+  CtlChild child;
+  bool trouble;
+};
+
+class ChildInTrouble : public testing::TestWithParam<TroubleCase> {};
+
+TEST_P(ChildInTrouble, FailedOrRunningUnlockedWhenItMustBeLocked) {
+  EXPECT_EQ(child_in_trouble(GetParam().child), GetParam().trouble) << GetParam().what;
+}
+
+CtlChild must_lock(CtlChild c) {
+  c.must_be_locked = true;
+  return c;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ChildInTrouble,
+    testing::Values(
+        TroubleCase{"failed", child("a", "failed", 0), true},
+        TroubleCase{"failed, must lock", must_lock(child("a", "failed", 0)), true},
+        TroubleCase{"running locked", locked(child("a", "running", 1), kMiB), false},
+        TroubleCase{"running unlocked, must lock", must_lock(child("a", "running", 1)), true},
+        TroubleCase{"running unlocked, need not lock", child("a", "running", 1), false},
+        TroubleCase{"starting unlocked, must lock", must_lock(child("a", "starting", 1)), false},
+        TroubleCase{"backoff", must_lock(child("a", "backoff", 0)), false},
+        TroubleCase{"stopping", must_lock(child("a", "stopping", 1)), false},
+        TroubleCase{"stopped", must_lock(child("a", "stopped", 0)), false},
+        TroubleCase{"exited", must_lock(child("a", "exited", 0)), false}),
+    [](const testing::TestParamInfo<TroubleCase>& info) {
+      std::string name = info.param.what;
+      for (char& c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+      return name;
+    });
+
+// DAEMON BUG (daemon/ctl_format.cpp, child_in_trouble()): a child that must be locked and
+// has pages in swap has lost its lock by the daemon's own definition (README: "VmLck == 0
+// or VmSwap > 0"; the daemon warns, emits LockLost and reports degraded), and it is the
+// very deadlock this project exists to prevent; yet child_in_trouble() only looks at
+// is_locked, so `mlockctl status` exits 0 and the metric
+// mlock_supervisor_child_in_trouble, which operators are told to alert on, says 0. Fix:
+// also `|| (c.must_be_locked && c.state == "running" && c.swapped_bytes > 0)`, with a
+// matching line in format_status ("must be locked but N in swap").
+TEST(ChildInTroubleSwap, RunningLockedButPartlySwappedWhenItMustBeLockedIsTrouble) {
+  CtlChild c = locked(child("swap0", "running", 10), 8 * kMiB);
+  c.swapped_bytes = 64 * 1024;
+  EXPECT_TRUE(child_in_trouble(c));
+  CtlSnapshot s;
+  s.children = {c};
+  const Exposition e = parse_exposition(format_metrics(s));
+  EXPECT_EQ(e.value("mlock_supervisor_child_in_trouble", {{"child", "swap0"}}), 1);
+  // A child that need not be locked may swap.
+  c.must_be_locked = false;
+  EXPECT_FALSE(child_in_trouble(c));
+}
+
+// ---- format_status ----
+
+TEST(FormatStatus, HeaderThenAnAlignedRowPerChildThenFailureLines) {
+  const std::string text = format_status(fleet());
+  const auto lines = lines_of(text);
+  ASSERT_EQ(lines.size(), 8u) << text;
+  EXPECT_EQ(lines[0], "mlock-supervisor 0.1.0: degraded; self locked, 10 MiB");
+  EXPECT_EQ(words(lines[1]), (std::vector<std::string>{"NAME", "STATE", "PID", "LOCKED", "VMLCK",
+                                                       "VMSWAP", "RESTARTS"}));
+  EXPECT_EQ(words(lines[2]),
+            (std::vector<std::string>{"ghost", "failed", "-", "-", "0", "B", "0", "B", "0"}));
+  EXPECT_EQ(words(lines[3]),
+            (std::vector<std::string>{"plain", "running", "4242", "no", "0", "B", "0", "B", "0"}));
+  EXPECT_EQ(words(lines[4]), (std::vector<std::string>{"swap0", "running", "1234567", "yes", "7.6",
+                                                       "MiB", "0", "B", "2"}));
+  EXPECT_EQ(words(lines[5]),
+            (std::vector<std::string>{"unlocked", "running", "77", "NO", "0", "B", "0", "B", "0"}));
+  EXPECT_EQ(lines[6], "ghost: failed: exec /nonexistent/prog: No such file or directory");
+  EXPECT_EQ(lines[7], "unlocked: must be locked but VmLck is 0");
+  // Every value starts under its header, after a blank.
+  for (std::size_t row = 2; row <= 5; ++row)
+    for (const char* header : {"STATE", "PID", "LOCKED", "VMLCK", "VMSWAP", "RESTARTS"}) {
+      const auto column = lines[1].find(header);
+      ASSERT_LT(column, lines[row].size());
+      EXPECT_NE(lines[row][column], ' ') << header << " in \"" << lines[row] << "\"";
+      EXPECT_EQ(lines[row][column - 1], ' ') << header << " in \"" << lines[row] << "\"";
+    }
+}
+
+TEST(FormatStatus, WideValuesStillLineUp) {
+  CtlSnapshot s;
+  s.version = "0.1.0";
+  s.state = "running";
+  CtlChild c = locked(child(std::string(64, 'n'), "starting", 4194304), 1023 * kMiB);
+  c.swapped_bytes = 1000 * 1024 * kMiB;
+  c.restarts = 4000000000u;
+  s.children = {c, child("b", "stopping", 9)};
+  const auto lines = lines_of(format_status(s));
+  ASSERT_GE(lines.size(), 4u);
+  for (std::size_t row = 2; row <= 3; ++row)
+    for (const char* header : {"STATE", "PID", "LOCKED", "VMLCK", "VMSWAP", "RESTARTS"}) {
+      const auto column = lines[1].find(header);
+      EXPECT_NE(lines[row][column], ' ') << header << " in \"" << lines[row] << "\"";
+      EXPECT_EQ(lines[row][column - 1], ' ') << header << " in \"" << lines[row] << "\"";
+    }
+  EXPECT_EQ(words(lines[2])[3], "SWAPPED");
+}
+
+TEST(FormatStatus, SaysWhenTheSupervisorIsNotLockedAndListsNoChildren) {
+  CtlSnapshot s;
+  s.version = "9.9.9";
+  s.state = "starting";
+  EXPECT_EQ(format_status(s),
+            "mlock-supervisor 9.9.9: starting; self NOT locked\n"
+            "NAME STATE    PID     LOCKED  VMLCK     VMSWAP    RESTARTS\n");
+}
+
+// ---- format_list ----
+
+TEST(FormatList, OneNameStatePidLinePerChild) {
+  EXPECT_EQ(format_list(fleet()),
+            "ghost failed 0\nplain running 4242\nswap0 running 1234567\nunlocked running 77\n");
+  EXPECT_EQ(format_list(CtlSnapshot{}), "");
+}
+
+// ---- format_json ----
+
+TEST(FormatJson, ParsesBackToEveryField) {
+  CtlSnapshot s = fleet();
+  s.children[1].last_failure = "a \"quoted\"\nline\twith \\ and é";
+  const auto doc = nlohmann::json::parse(format_json(s));
+  EXPECT_EQ(doc["version"], "0.1.0");
+  EXPECT_EQ(doc["state"], "degraded");
+  EXPECT_EQ(doc["self_locked"], true);
+  EXPECT_EQ(doc["self_locked_bytes"], 10 * kMiB);
+  ASSERT_EQ(doc["children"].size(), s.children.size());
+  for (std::size_t i = 0; i < s.children.size(); ++i) {
+    const CtlChild& c = s.children[i];
+    const auto& j = doc["children"][i];
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(j["name"], c.name);
+    EXPECT_EQ(j["state"], c.state);
+    EXPECT_EQ(j["pid"], c.pid);
+    EXPECT_EQ(j["is_locked"], c.is_locked);
+    EXPECT_EQ(j["must_be_locked"], c.must_be_locked);
+    EXPECT_EQ(j["fully_locked"], c.fully_locked);
+    EXPECT_EQ(j["locked_bytes"], c.locked_bytes);
+    EXPECT_EQ(j["swapped_bytes"], c.swapped_bytes);
+    EXPECT_EQ(j["resident_bytes"], c.resident_bytes);
+    EXPECT_EQ(j["restarts"], c.restarts);
+    EXPECT_EQ(j["last_exit_status"], c.last_exit_status);
+    EXPECT_EQ(j["last_failure"], c.last_failure);
+    EXPECT_EQ(j["lock_report"], c.lock_report);
+    EXPECT_EQ(j["command"].get<std::vector<std::string>>(), c.command);
+    EXPECT_EQ(j["in_trouble"], child_in_trouble(c));
+    EXPECT_EQ(j.size(), 15u);
+  }
+  EXPECT_EQ(doc["children"][2]["last_exit_status"], -9);
+  EXPECT_EQ(doc["children"][1]["last_failure"], "a \"quoted\"\nline\twith \\ and é");
+}
+
+TEST(FormatJson, KeepsFullSixtyFourBitValues) {
+  CtlSnapshot s;
+  CtlChild c = child("big", "running", 4294967295u);
+  c.locked_bytes = 18446744073709551615ull;
+  s.children = {c};
+  const auto doc = nlohmann::json::parse(format_json(s));
+  EXPECT_EQ(doc["children"][0]["locked_bytes"].get<std::uint64_t>(), 18446744073709551615ull);
+  EXPECT_EQ(doc["children"][0]["pid"].get<std::uint32_t>(), 4294967295u);
+  EXPECT_EQ(doc["children"][0]["is_locked"], false);
+}
+
+// ---- escape_label ----
+
+struct EscapeCase {
+  const char* in;
+  const char* out;
+};
+
+class EscapeLabel : public testing::TestWithParam<EscapeCase> {};
+
+TEST_P(EscapeLabel, EscapesBackslashQuoteAndNewlineOnly) {
+  EXPECT_EQ(escape_label(GetParam().in), GetParam().out);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, EscapeLabel,
+                         testing::Values(EscapeCase{"", ""}, EscapeCase{"swap0", "swap0"},
+                                         EscapeCase{"demo-lib.x@y_z", "demo-lib.x@y_z"},
+                                         EscapeCase{"a\"b", "a\\\"b"}, EscapeCase{"a\\b", "a\\\\b"},
+                                         EscapeCase{"a\nb", "a\\nb"}, EscapeCase{"\\n", "\\\\n"},
+                                         EscapeCase{"\t é", "\t é"},
+                                         EscapeCase{"\"\\\n", "\\\"\\\\\\n"}));
+
+// ---- format_metrics ----
+
+TEST(FormatMetrics, WithoutASnapshotOnlyUpZero) {
+  const std::string text = format_metrics(std::nullopt);
+  const Exposition e = parse_exposition(text);
+  EXPECT_TRUE(e.errors.empty()) << text;
+  ASSERT_EQ(e.samples.size(), 1u) << text;
+  EXPECT_EQ(e.value("mlock_supervisor_up"), 0);
+  EXPECT_EQ(e.type.at("mlock_supervisor_up"), "gauge");
+}
+
+TEST(FormatMetrics, IsValidExpositionFormatWithEveryFigure) {
+  const CtlSnapshot s = fleet();
+  const std::string text = format_metrics(s);
+  const Exposition e = parse_exposition(text);
+  for (const auto& err : e.errors) ADD_FAILURE() << err;
+  EXPECT_EQ(e.value("mlock_supervisor_up"), 1);
+  EXPECT_EQ(e.value("mlock_supervisor_self_locked_bytes"), 10.0 * kMiB);
+  EXPECT_EQ(e.value("mlock_supervisor_degraded"), 1);
+  for (const CtlChild& c : s.children) {
+    SCOPED_TRACE(c.name);
+    const std::map<std::string, std::string> l = {{"child", c.name}};
+    EXPECT_EQ(e.value("mlock_supervisor_child_locked", l), c.is_locked);
+    EXPECT_EQ(e.value("mlock_supervisor_child_must_be_locked", l), c.must_be_locked);
+    EXPECT_EQ(e.value("mlock_supervisor_child_in_trouble", l), child_in_trouble(c));
+    EXPECT_EQ(e.value("mlock_supervisor_child_locked_bytes", l), c.locked_bytes);
+    EXPECT_EQ(e.value("mlock_supervisor_child_swapped_bytes", l), c.swapped_bytes);
+    EXPECT_EQ(e.value("mlock_supervisor_child_resident_bytes", l), c.resident_bytes);
+    EXPECT_EQ(e.value("mlock_supervisor_child_restarts_total", l), c.restarts);
+    double states = 0;
+    for (const char* state :
+         {"starting", "running", "backoff", "stopping", "stopped", "failed", "exited"}) {
+      const double v =
+          e.value("mlock_supervisor_child_state", {{"child", c.name}, {"state", state}});
+      EXPECT_EQ(v, c.state == state ? 1 : 0) << state;
+      states += v;
+    }
+    EXPECT_EQ(states, 1);
+  }
+  EXPECT_EQ(e.type.at("mlock_supervisor_child_restarts_total"), "counter");
+  for (const auto& [family, type] : e.type) {
+    if (type == "counter") {
+      EXPECT_EQ(family.substr(family.size() - 6), "_total") << family;
+    }
+  }
+  EXPECT_EQ(e.value("mlock_supervisor_degraded"), 1);
+}
+
+TEST(FormatMetrics, EscapesLabelValuesSoTheyParseBack) {
+  CtlSnapshot s;
+  s.state = "running";
+  const std::string odd = "we\"ird\\name\nx";
+  s.children = {child(odd, "running", 5)};
+  const std::string text = format_metrics(s);
+  const Exposition e = parse_exposition(text);
+  for (const auto& err : e.errors) ADD_FAILURE() << err;
+  EXPECT_EQ(e.value("mlock_supervisor_child_state", {{"child", odd}, {"state", "running"}}), 1)
+      << text;
+  EXPECT_EQ(e.value("mlock_supervisor_degraded"), 0);
+}
+
+TEST(FormatMetrics, NoChildrenIsStillValid) {
+  CtlSnapshot s;
+  s.state = "running";
+  const Exposition e = parse_exposition(format_metrics(s));
+  EXPECT_TRUE(e.errors.empty());
+  EXPECT_EQ(e.count("mlock_supervisor_child_locked"), 0u);
+  EXPECT_EQ(e.value("mlock_supervisor_up"), 1);
+}
+
+// The validator itself must catch what it is there for.
+struct BadExposition {
+  const char* what;
+  const char* text;
+};
+
+class ExpositionValidator : public testing::TestWithParam<BadExposition> {};
+
+TEST_P(ExpositionValidator, RejectsBrokenText) {
+  EXPECT_FALSE(parse_exposition(GetParam().text).errors.empty()) << GetParam().what;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ExpositionValidator,
+    testing::Values(
+        BadExposition{"no TYPE", "# HELP m h\nm 1\n"},
+        BadExposition{"TYPE after sample", "# HELP m h\nm 1\n# TYPE m gauge\n"},
+        BadExposition{"unknown type", "# HELP m h\n# TYPE m histogramm\nm 1\n"},
+        BadExposition{"duplicate series",
+                      "# HELP m h\n# TYPE m gauge\nm{a=\"1\"} 1\nm{a=\"1\"} 2\n"},
+        BadExposition{"bad escape", "# HELP m h\n# TYPE m gauge\nm{a=\"\\t\"} 1\n"},
+        BadExposition{"unquoted", "# HELP m h\n# TYPE m gauge\nm{a=1} 1\n"},
+        BadExposition{"bad value", "# HELP m h\n# TYPE m gauge\nm one\n"},
+        BadExposition{"bad name", "# HELP 1m h\n# TYPE 1m gauge\n1m 1\n"},
+        BadExposition{"no final newline", "# HELP m h\n# TYPE m gauge\nm 1"},
+        BadExposition{"split family",
+                      "# HELP m h\n# TYPE m gauge\n# HELP n h\n# TYPE n gauge\nm{a=\"1\"} 1\nn 1\n"
+                      "m{a=\"2\"} 1\n"}),
+    [](const testing::TestParamInfo<BadExposition>& info) {
+      std::string name = info.param.what;
+      for (char& c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+      return name;
+    });
+
+}  // namespace
+}  // namespace duende::supervisor
