@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "bus_objects.hpp"
+#include "bus_probe.hpp"
 #include "log.hpp"
 
 namespace duende::supervisor {
@@ -23,20 +24,26 @@ BusService::BusService(EventLoop& loop, Supervisor& supervisor)
 
 BusService::~BusService() {
   supervisor_.set_observer(nullptr);
-  disconnect("shutting down");
+  teardown();
 }
 
 void BusService::connect() {
+  // First wait, without blocking, for the bus to answer (see bus_probe.hpp).
+  probe_ = std::make_unique<BusProbe>(loop_, std::chrono::seconds(10),
+                                      [this](bool ok, const std::string& why) {
+                                        probe_ok_ = ok;
+                                        probe_why_ = why;
+                                      });
+}
+
+void BusService::open_connection() {
   try {
     connection_ = sdbus::createSystemBusConnection();
     manager_ = std::make_unique<ManagerObject>(*connection_, supervisor_);
     for (const auto& [name, child] : supervisor_.children())
       children_[name] = std::make_unique<ChildObject>(*connection_, supervisor_, *child);
-    // Objects first, name last: a client that sees the name finds everything in place.
-    connection_->requestName(kBusName);
-    log_notice(std::string("D-Bus: connected to the system bus as ") + kBusName);
-    retry_delay_sec_ = 0.25;
     broken_ = false;
+    request_name();
   } catch (const sdbus::Error& e) {
     disconnect(e.getMessage().empty() ? e.getName() : e.getName() + ": " + e.getMessage());
   } catch (const std::exception& e) {
@@ -44,22 +51,48 @@ void BusService::connect() {
   }
 }
 
-void BusService::disconnect(const std::string& why) {
+// Objects first, name last: a client that sees the name finds everything in place.
+// Asynchronously: a synchronous call would wait on the loop's only thread for a bus that
+// may be stuck (at boot, under memory pressure), and supervision must never wait for it.
+void BusService::request_name() {
+  bus_proxy_ = sdbus::createProxy(*connection_, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+  bus_proxy_->callMethodAsync("RequestName")
+      .onInterface("org.freedesktop.DBus")
+      .withTimeout(std::chrono::seconds(10))
+      .withArguments(std::string(kBusName), std::uint32_t{0})
+      .uponReplyInvoke([this](const sdbus::Error* error, std::uint32_t reply) {
+        if (error) {
+          name_failure_ = error->getName() + ": " + error->getMessage();
+        } else if (reply != 1 && reply != 4) {  // PRIMARY_OWNER, ALREADY_OWNER
+          name_failure_ = std::string(kBusName) + " is owned by another process";
+        } else {
+          log_notice(std::string("D-Bus: connected to the system bus as ") + kBusName);
+          retry_delay_sec_ = 0.25;
+          return;
+        }
+        broken_ = true;  // disconnect (and retry) at the next before_sleep()
+      });
+}
+
+void BusService::teardown() {
   if (watched_fd_ >= 0) loop_.remove(watched_fd_);
   watched_fd_ = -1;
   bus_timeout_.disarm();
   try {
+    bus_proxy_.reset();
     children_.clear();
     manager_.reset();
     connection_.reset();
   } catch (...) {  // tearing down a dead connection may complain; it is gone either way
   }
   children_.clear();
-  if (why != "shutting down") {
-    log_warning("D-Bus: not connected (" + why + "); supervision goes on, retrying in " +
-                std::to_string(retry_delay_sec_).substr(0, 4) + " s");
-    schedule_reconnect();
-  }
+}
+
+void BusService::disconnect(const std::string& why) {
+  teardown();
+  log_warning("D-Bus: not connected (" + why + "); supervision goes on, retrying in " +
+              std::to_string(retry_delay_sec_).substr(0, 4) + " s");
+  schedule_reconnect();
 }
 
 void BusService::schedule_reconnect() {
@@ -68,9 +101,20 @@ void BusService::schedule_reconnect() {
 }
 
 void BusService::before_sleep() {
+  if (probe_ && probe_->finished()) {  // destroyed here, outside the probe's own callbacks
+    probe_.reset();
+    if (probe_ok_)
+      open_connection();
+    else
+      disconnect(probe_why_);
+  }
   if (!connection_) return;
   try {
-    if (broken_) throw std::runtime_error("connection lost");
+    if (broken_) {
+      const std::string why = name_failure_.empty() ? "connection lost" : name_failure_;
+      name_failure_.clear();
+      throw std::runtime_error(why);
+    }
     while (connection_->processPendingRequest()) {
     }
     const auto poll_data = connection_->getEventLoopPollData();

@@ -5,7 +5,8 @@
 // (its fd in epoll, its timeout on a timerfd, its queue drained before every sleep). If
 // the bus is absent at start, or goes away later, the children go on being supervised
 // and the service reconnects with backoff (0.25 s doubling to 30 s), then registers its
-// objects and requests its name again.
+// objects and requests its name again. No call waits for the bus: the name is requested
+// asynchronously, and its reply arrives through the loop like any other message.
 #pragma once
 
 #include <map>
@@ -17,10 +18,12 @@
 
 namespace sdbus {
 class IConnection;
-}
+class IProxy;
+}  // namespace sdbus
 
 namespace duende::supervisor {
 
+class BusProbe;
 class ManagerObject;
 class ChildObject;
 
@@ -43,12 +46,19 @@ class BusService final : public SupervisorObserver {
 
  private:
   void connect();
-  void disconnect(const std::string& why);
+  void open_connection();
+  void teardown();
+  void disconnect(const std::string& why);  // teardown(), log why, retry later
   void schedule_reconnect();
+  void request_name();
 
   EventLoop& loop_;
   Supervisor& supervisor_;
+  std::unique_ptr<BusProbe> probe_;  // waiting for the bus to answer, before connection_
+  bool probe_ok_ = false;
+  std::string probe_why_;
   std::unique_ptr<sdbus::IConnection> connection_;
+  std::unique_ptr<sdbus::IProxy> bus_proxy_;  // org.freedesktop.DBus, for RequestName
   std::unique_ptr<ManagerObject> manager_;
   std::map<std::string, std::unique_ptr<ChildObject>> children_;
   int watched_fd_ = -1;
@@ -56,7 +66,8 @@ class BusService final : public SupervisorObserver {
   Timer bus_timeout_;  // the connection's own timeout (method-call replies, …)
   Timer reconnect_;
   double retry_delay_sec_ = 0.25;
-  bool broken_ = false;  // an error was seen: disconnect at the next before_sleep()
+  bool broken_ = false;       // an error was seen: disconnect at the next before_sleep()
+  std::string name_failure_;  // why RequestName failed, for the log
 };
 
 }  // namespace duende::supervisor

@@ -9,7 +9,9 @@
 namespace duende::supervisor {
 
 bool child_in_trouble(const CtlChild& c) {
-  return c.state == "failed" || (c.must_be_locked && c.state == "running" && !c.is_locked);
+  // Not locked, or pages in swap: either is a lost lock, the deadlock this is all about.
+  return c.state == "failed" ||
+         (c.must_be_locked && c.state == "running" && (!c.is_locked || c.swapped_bytes > 0));
 }
 
 namespace {
@@ -42,8 +44,10 @@ std::string format_status(const CtlSnapshot& s) {
   for (const auto& c : s.children) {
     if (c.state == "failed")
       out += c.name + ": failed: " + c.last_failure + "\n";
-    else if (child_in_trouble(c))
+    else if (child_in_trouble(c) && !c.is_locked)
       out += c.name + ": must be locked but VmLck is 0\n";
+    else if (child_in_trouble(c))
+      out += c.name + ": must be locked but " + human_size(c.swapped_bytes) + " is in swap\n";
   }
   return out;
 }

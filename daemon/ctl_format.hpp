@@ -29,7 +29,8 @@ struct CtlSnapshot {
   std::vector<CtlChild> children;  // sorted by name
 };
 
-// A child is in trouble when it failed, or must be locked and is running unlocked.
+// A child is in trouble when it failed, or must be locked and is running unlocked or with
+// pages in swap.
 bool child_in_trouble(const CtlChild& child);
 
 // The `mlockctl status` table: a header line about the supervisor, then one row per child

@@ -216,12 +216,22 @@ int run_watch(sdbus::IConnection& connection, ManagerClient& manager) {
   return 0;
 }
 
-int run_command(const std::vector<std::string>& args, bool json) {
+// Checks the command and its argument count before anything touches the bus, so a usage
+// error is one whatever the state of the machine. Throws std::invalid_argument.
+void check_usage(const std::vector<std::string>& args) {
   const std::string& cmd = args[0];
   const auto want_args = [&](std::size_t n) {
     if (args.size() != n + 1)
       throw std::invalid_argument(cmd + ": expects " + std::to_string(n) + " argument(s)");
   };
+  if (cmd == "status") return;  // any number of child names
+  if (cmd == "start" || cmd == "stop" || cmd == "restart") return want_args(1);
+  if (cmd == "list" || cmd == "metrics" || cmd == "watch" || cmd == "reload") return want_args(0);
+  throw std::invalid_argument("unknown command \"" + cmd + "\" (see mlockctl --help)");
+}
+
+int run_command(const std::vector<std::string>& args, bool json) {
+  const std::string& cmd = args[0];
   std::unique_ptr<sdbus::IConnection> connection;
   try {
     connection = sdbus::createSystemBusConnection();
@@ -270,7 +280,6 @@ int run_command(const std::vector<std::string>& args, bool json) {
     return 0;
   }
   if (cmd == "start" || cmd == "stop" || cmd == "restart") {
-    want_args(1);
     if (cmd == "start")
       manager.StartChild(args[1]);
     else if (cmd == "stop")
@@ -280,12 +289,10 @@ int run_command(const std::vector<std::string>& args, bool json) {
     return 0;
   }
   if (cmd == "reload") {
-    want_args(0);
     manager.Reload();
     return 0;
   }
-  if (cmd == "watch") return run_watch(*connection, manager);
-  throw std::invalid_argument("unknown command \"" + cmd + "\" (see mlockctl --help)");
+  return run_watch(*connection, manager);  // check_usage() left only "watch"
 }
 
 }  // namespace
@@ -305,7 +312,7 @@ int main(int argc, char** argv) {
     }
     if (a == "--json")
       json = true;
-    else if (a.rfind("--", 0) == 0 && args.empty()) {
+    else if (a.rfind("-", 0) == 0) {  // anywhere: child names never start with '-'
       std::fprintf(stderr, "mlockctl: unknown option %s (see --help)\n", a.c_str());
       return kExitUsage;
     } else
@@ -313,6 +320,7 @@ int main(int argc, char** argv) {
   }
   if (args.empty()) args.push_back("status");
   try {
+    check_usage(args);
     return run_command(args, json);
   } catch (const sdbus::Error& e) {
     std::fprintf(stderr, "mlockctl: %s\n", explain(e).c_str());

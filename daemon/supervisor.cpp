@@ -1,5 +1,6 @@
 #include "supervisor.hpp"
 
+#include <malloc.h>
 #include <sys/epoll.h>
 
 #include <algorithm>
@@ -195,7 +196,11 @@ void Supervisor::on_monitor_tick() {
   const bool coverage = now - last_full_check_ >= seconds(config_.full_check_interval_sec);
   if (coverage) last_full_check_ = now;
   for (auto& [name, child] : children_) child->refresh_memory(coverage);
+  // Heap freed after a burst (a large D-Bus message, a reload) goes back to the kernel
+  // rather than staying locked under MCL_FUTURE.
+  if (coverage) ::malloc_trim(0);
   update_state();
+  if (observer_) observer_->manager_changed();  // our own VmLck moves too
 }
 
 void Supervisor::shutdown() {

@@ -304,18 +304,9 @@ TEST_F(BusSignals, LockLostWhenAChildThatMustBeLockedUnlocks) {
       << status.out;
 }
 
-// DAEMON BUG (daemon/bus_objects.cpp + daemon/supervisor.cpp): SelfLockedBytes (and
-// SelfLocked) are emits-change properties (introspection says so), but nothing announces
-// their changes: ManagerObject::publish_changes() runs only from the observer callbacks
-// (a child changed, was added or removed, or the manager's state changed), and the
-// monitor tick calls manager_changed() only when the manager's *state* changes. The
-// daemon's own VmLck does move (under MCL_FUTURE every heap growth is locked; large
-// messages grow the heap), so a client mirroring the manager from PropertiesChanged (as
-// `mlockctl watch` and any monitoring built on signals do) keeps a stale value until some
-// child happens to change. Fix: refresh the manager's figures on every monitor tick
-// (e.g. Supervisor::on_monitor_tick() tells the observer, and BusService calls
-// manager_->publish_changes(), which emits only real differences), or mark the two
-// properties EmitsChangedSignal="false" in the XML.
+// SelfLocked/SelfLockedBytes are emits-change properties: the daemon's own VmLck moves
+// (under MCL_FUTURE heap growth is locked), and a client mirroring the manager from
+// PropertiesChanged must see it. The monitor tick publishes the manager's real changes.
 TEST_F(BusSignals, TheDaemonsOwnLockedBytesAreAnnouncedWhenTheyChange) {
   DUENDE_REQUIRE_LOCKING();
   h.config["children"]["still"] = idle_child();

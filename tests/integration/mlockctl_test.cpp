@@ -473,10 +473,8 @@ TEST_F(Mlockctl, HelpMentionsEveryCommandAndUsageErrorsExitTwo) {
   EXPECT_NE(r.err.find("unknown option --frob"), std::string::npos) << r.err;
 }
 
-// DAEMON BUG (daemon/mlockctl.cpp, run_command()): the command line is checked only after
-// connecting to the system bus, so on a machine without a bus a usage error exits 1
-// "cannot connect to the system bus" instead of 2 naming the mistake. Validate the
-// command and its argument count before createSystemBusConnection().
+// The command line is checked before the bus is touched: a usage error is one (exit 2)
+// whatever the state of the machine.
 TEST_F(Mlockctl, UsageErrorsExitTwoEvenWithoutABus) {
   bus->kill();
   RunResult r = mlockctl({"frobnicate"});
@@ -487,12 +485,8 @@ TEST_F(Mlockctl, UsageErrorsExitTwoEvenWithoutABus) {
   EXPECT_NE(r.err.find("restart: expects 1 argument"), std::string::npos) << r.err;
 }
 
-// DAEMON BUG (daemon/mlockctl.cpp, main() and run_command()): options are recognised only
-// before the command ("--frob" after it becomes a child name: exit 1 "no child named"),
-// and list, status's siblings metrics and watch ignore stray arguments (exit 0), so a
-// typo in a script goes unnoticed. Fix: reject any "-"-prefixed word that is not a known
-// option wherever it appears (child names cannot start with '-'), and call want_args(0)
-// for list, metrics and watch.
+// Unknown options are refused wherever they stand, and commands without arguments
+// refuse stray ones: a typo in a script must not pass unnoticed.
 TEST_F(Mlockctl, StrayArgumentsAndUnknownOptionsAfterTheCommandAreUsageErrors) {
   start_and_wait();
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{

@@ -115,14 +115,8 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
-// DAEMON BUG (daemon/ctl_format.cpp, child_in_trouble()): a child that must be locked and
-// has pages in swap has lost its lock by the daemon's own definition (README: "VmLck == 0
-// or VmSwap > 0"; the daemon warns, emits LockLost and reports degraded), and it is the
-// very deadlock this project exists to prevent; yet child_in_trouble() only looks at
-// is_locked, so `mlockctl status` exits 0 and the metric
-// mlock_supervisor_child_in_trouble, which operators are told to alert on, says 0. Fix:
-// also `|| (c.must_be_locked && c.state == "running" && c.swapped_bytes > 0)`, with a
-// matching line in format_status ("must be locked but N in swap").
+// A child that must be locked and has pages in swap has lost its lock (the daemon warns,
+// emits LockLost, reports degraded): status and the metric operators alert on must say so.
 TEST(ChildInTroubleSwap, RunningLockedButPartlySwappedWhenItMustBeLockedIsTrouble) {
   CtlChild c = locked(child("swap0", "running", 10), 8 * kMiB);
   c.swapped_bytes = 64 * 1024;
