@@ -12,28 +12,18 @@
 #include <vector>
 
 #include "bus_harness.hpp"
-#include "bus_prometheus.hpp"
 #include "human_size.hpp"
 #include "proc_peek.hpp"
+#include "prometheus_exposition.hpp"
+#include "text_lines.hpp"
 
 namespace duende::itest {
 namespace {
 
+using test::lines_of;
+using test::words;
+
 using duende::supervisor::human_size;
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-std::vector<std::string> words(const std::string& line) {
-  std::vector<std::string> out;
-  std::istringstream in(line);
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
 
 // The problems --check-config reports for the harness's configuration, one per line.
 std::vector<std::string> check_config_problems(const Harness& h) {

@@ -20,13 +20,6 @@
 namespace duende::itest {
 namespace {
 
-Json ready_child(const std::vector<std::string>& args) {
-  Json c = test_child(args);
-  c["ready"] = "notify";
-  c["mlock"] = {{"required", false}};
-  return c;
-}
-
 // Sends `text` to the unix datagram socket at `path` from this (test) process.
 void send_datagram(const std::string& path, const std::string& text) {
   const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -50,7 +43,7 @@ int count_notifications(Harness& h, const std::string& needle) {
 
 TEST(SupervisorSystemdNotify, SendsReadyStatusReloadingStoppingAndWatchdog) {
   Harness h;
-  h.config["children"]["svc"] = ready_child({"--ready"});
+  h.config["children"]["svc"] = unlocked_child({"--ready"}, "notify");
   Harness::Launch launch;
   launch.watchdog_usec = 200000;
   h.start(launch);
@@ -81,7 +74,7 @@ TEST(SupervisorSystemdNotify, SendsReadyStatusReloadingStoppingAndWatchdog) {
 
 TEST(SupervisorSystemdNotify, NoWatchdogWhenSystemdAskedForNone) {
   Harness h;
-  h.config["children"]["svc"] = ready_child({"--ready"});
+  h.config["children"]["svc"] = unlocked_child({"--ready"}, "notify");
   h.start();
   ASSERT_GE(h.wait_for_notification("READY=1"), 0);
   h.pause(300);
@@ -92,7 +85,7 @@ TEST(SupervisorSystemdNotify, NoWatchdogWhenSystemdAskedForNone) {
 TEST(SupervisorNotifySocket, IgnoresDatagramsFromProcessesThatAreNotChildren) {
   Harness h;
   const std::string gate = h.path("ready");
-  h.config["children"]["svc"] = ready_child({"--ready-when", gate});
+  h.config["children"]["svc"] = unlocked_child({"--ready-when", gate}, "notify");
   h.start();
   ASSERT_GT(h.wait_child_pid("svc"), 0);
 
@@ -117,8 +110,9 @@ TEST(SupervisorNotifySocket, IgnoresDatagramsFromProcessesThatAreNotChildren) {
 TEST(SupervisorNotifySocket, MalformedAndOversizedDatagramsDoNoHarm) {
   Harness h;
   h.config["children"]["noisy"] =
-      ready_child({"--send-text", "no equals sign here", "--send-oversized", "--send-text",
-                   "X_DUENDE_MLOCK=maybe", "--ready"});
+      unlocked_child({"--send-text", "no equals sign here", "--send-oversized", "--send-text",
+                      "X_DUENDE_MLOCK=maybe", "--ready"},
+                     "notify");
   h.start();
   ASSERT_TRUE(h.wait_for_log("noisy: ready"));
   EXPECT_GE(h.line_index("notify socket: ignored noisy: malformed datagram: line without KEY=: "
@@ -146,7 +140,7 @@ TEST(SupervisorNotifySocket, StrayDatagramLogLinesAreRateLimited) {
 TEST(SupervisorEnvironment, ChildStartsFromACleanEnvironment) {
   Harness h;
   const std::string env_file = h.path("env");
-  Json c = ready_child({"--print-env", env_file, "--ready"});
+  Json c = unlocked_child({"--print-env", env_file, "--ready"}, "notify");
   c["environment"] = {{"CHILD_VAR", "x y"},
                       {"PATH", "/opt/bin"},
                       {"NOTIFY_SOCKET", "/elsewhere"},
@@ -184,7 +178,7 @@ TEST(SupervisorEnvironment, PreloadPutsTheShimFirstInLdPreload) {
   DUENDE_SKIP_IF_SANITIZED("the shim cannot load into a program without the ASan runtime");
   Harness h;
   const std::string env_file = h.path("env");
-  Json c = ready_child({"--print-env", env_file, "--ready"});
+  Json c = unlocked_child({"--print-env", env_file, "--ready"}, "notify");
   c["preload"] = true;
   c["environment"] = {{"LD_PRELOAD", "/nonexistent/libextra.so"}};  // ld.so skips it
   h.config["children"]["shimmed"] = c;

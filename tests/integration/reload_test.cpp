@@ -11,18 +11,11 @@
 namespace duende::itest {
 namespace {
 
-Json ready_child(const std::vector<std::string>& args) {
-  Json c = test_child(args);
-  c["ready"] = "notify";
-  c["mlock"] = {{"required", false}};
-  return c;
-}
-
 TEST(SupervisorReload, AddsRemovesChangesAndKeepsChildren) {
   Harness h;
-  h.config["children"]["keep"] = ready_child({"--ready"});
-  h.config["children"]["change"] = ready_child({"--ready"});
-  h.config["children"]["remove"] = ready_child({"--ready"});
+  h.config["children"]["keep"] = unlocked_child({"--ready"}, "notify");
+  h.config["children"]["change"] = unlocked_child({"--ready"}, "notify");
+  h.config["children"]["remove"] = unlocked_child({"--ready"}, "notify");
   h.start();
   ASSERT_TRUE(h.wait_for_status("3 running"));
   const pid_t keep = h.child_pids("keep").at(0);
@@ -34,7 +27,7 @@ TEST(SupervisorReload, AddsRemovesChangesAndKeepsChildren) {
   h.config["children"]["change"]["environment"] = {{"GENERATION", "2"}};
   h.write_config();
   h.write_file(h.dropin_dir() + "/50-add.json",
-               Json{{"children", {{"add", ready_child({"--ready"})}}}}.dump());
+               Json{{"children", {{"add", unlocked_child({"--ready"}, "notify")}}}}.dump());
   const std::size_t before = h.notifications().size();
   h.send_signal(SIGHUP);
 
@@ -68,8 +61,8 @@ TEST(SupervisorReload, AddsRemovesChangesAndKeepsChildren) {
 
 TEST(SupervisorReload, UnchangedConfigurationRestartsNothing) {
   Harness h;
-  h.config["children"]["a"] = ready_child({"--ready"});
-  h.config["children"]["b"] = ready_child({"--ready"});
+  h.config["children"]["a"] = unlocked_child({"--ready"}, "notify");
+  h.config["children"]["b"] = unlocked_child({"--ready"}, "notify");
   h.config["children"]["b"]["after"] = {"a"};
   h.start();
   ASSERT_TRUE(h.wait_for_status("2 running"));
@@ -86,7 +79,7 @@ TEST(SupervisorReload, UnchangedConfigurationRestartsNothing) {
 
 TEST(SupervisorReload, ChildRemovedAndAddedBackWhileStoppingStartsAgain) {
   Harness h;
-  Json slow = ready_child({"--ready", "--ignore-term"});
+  Json slow = unlocked_child({"--ready", "--ignore-term"}, "notify");
   slow["stop_timeout_sec"] = 0.5;  // it stays in `stopping` for half a second
   h.config["children"]["slow"] = slow;
   h.start();
@@ -121,7 +114,7 @@ TEST(SupervisorReload, ChildRemovedAndAddedBackWhileStoppingStartsAgain) {
 // it was walking and died with SIGSEGV.)
 TEST(SupervisorReload, RemovesChildrenThatHaveNoProcess) {
   Harness h;
-  Json ghost = ready_child({});
+  Json ghost = unlocked_child({}, "notify");
   ghost["exec"] = {"/nonexistent/prog"};
   ghost["restart"] = "no";
   h.config["children"]["ghost"] = ghost;
@@ -131,7 +124,7 @@ TEST(SupervisorReload, RemovesChildrenThatHaveNoProcess) {
   waiting["restart_sec"] = 30;
   waiting["restart_max_sec"] = 30;
   h.config["children"]["waiting"] = waiting;
-  h.config["children"]["keep"] = ready_child({"--ready"});
+  h.config["children"]["keep"] = unlocked_child({"--ready"}, "notify");
   h.start();
   ASSERT_TRUE(h.wait_for_log("ghost: failed to start"));
   ASSERT_TRUE(h.wait_for_log("waiting: restarting in 30 s"));
@@ -157,8 +150,8 @@ TEST(SupervisorReload, RemovesChildrenThatHaveNoProcess) {
 
 TEST(SupervisorReload, InvalidConfigurationChangesNothing) {
   Harness h;
-  h.config["children"]["a"] = ready_child({"--ready"});
-  h.config["children"]["b"] = ready_child({"--ready"});
+  h.config["children"]["a"] = unlocked_child({"--ready"}, "notify");
+  h.config["children"]["b"] = unlocked_child({"--ready"}, "notify");
   h.start();
   ASSERT_TRUE(h.wait_for_status("2 running"));
   const pid_t a = h.child_pids("a").at(0);
@@ -168,7 +161,7 @@ TEST(SupervisorReload, InvalidConfigurationChangesNothing) {
   Json next = h.config;
   next["children"]["a"]["environment"] = {{"CHANGED", "1"}};
   next["children"].erase("b");
-  next["children"]["c"] = ready_child({"--ready"});
+  next["children"]["c"] = unlocked_child({"--ready"}, "notify");
   next["children"]["c"]["restart_secs"] = 1;
   h.write_file(h.config_file(), next.dump(2));
   const std::size_t before = h.notifications().size();
@@ -201,7 +194,7 @@ TEST(SupervisorReload, InvalidConfigurationChangesNothing) {
 // until a reload succeeds.
 TEST(SupervisorReload, FailedReloadStaysVisibleInStatus) {
   Harness h;
-  h.config["children"]["a"] = ready_child({"--ready"});
+  h.config["children"]["a"] = unlocked_child({"--ready"}, "notify");
   h.start();
   ASSERT_TRUE(h.wait_for_status("1 running"));
   h.write_file(h.config_file(), "{ \"children\": {,} }");

@@ -11,14 +11,6 @@
 namespace duende::itest {
 namespace {
 
-// A child that is ready at exec and needs no lock, so only its exits matter.
-Json exec_child(const std::vector<std::string>& args) {
-  Json c = test_child(args);
-  c["ready"] = "exec";
-  c["mlock"] = {{"required", false}};
-  return c;
-}
-
 // The delays announced in "NAME: restarting in X s (restart N)" lines, in order.
 std::vector<double> announced_delays(const Harness& h, const std::string& name) {
   std::vector<double> delays;
@@ -30,7 +22,7 @@ std::vector<double> announced_delays(const Harness& h, const std::string& name) 
 
 TEST(SupervisorRestart, CrashingChildRestartsWithGrowingBackoff) {
   Harness h;
-  Json c = exec_child({"--crash"});
+  Json c = unlocked_child({"--crash"}, "exec");
   c["restart_sec"] = 0.05;
   c["restart_max_sec"] = 1;
   c["start_limit_burst"] = 1000;
@@ -56,7 +48,7 @@ TEST(SupervisorRestart, CrashingChildRestartsWithGrowingBackoff) {
 
 TEST(SupervisorRestart, CrashLoopEndsFailedAtTheStartLimit) {
   Harness h;
-  Json c = exec_child({"--crash"});
+  Json c = unlocked_child({"--crash"}, "exec");
   c["restart_sec"] = 0.05;
   c["restart_max_sec"] = 0.05;
   c["start_limit_burst"] = 3;
@@ -76,7 +68,7 @@ TEST(SupervisorRestart, CrashLoopEndsFailedAtTheStartLimit) {
 
 TEST(SupervisorRestart, ExecFailureFailsWithItsReason) {
   Harness h;
-  Json c = exec_child({});
+  Json c = unlocked_child({}, "exec");
   c["exec"] = {"/nonexistent/prog", "--flag"};
   c["restart"] = "no";
   h.config["children"]["ghost"] = c;
@@ -94,7 +86,7 @@ TEST(SupervisorRestart, ExecFailureFailsWithItsReason) {
 
 TEST(SupervisorRestart, ExecFailureIsRetriedByPolicyUntilTheStartLimit) {
   Harness h;
-  Json c = exec_child({});
+  Json c = unlocked_child({}, "exec");
   c["exec"] = {"/nonexistent/prog"};
   c["restart"] = "on-failure";
   c["restart_sec"] = 0.05;
@@ -110,10 +102,10 @@ TEST(SupervisorRestart, ExecFailureIsRetriedByPolicyUntilTheStartLimit) {
 
 TEST(SupervisorRestart, OnFailureRestartsAFailedExitButNotACleanOne) {
   Harness h;
-  Json clean = exec_child({"--exit-after-ms", "0", "--exit-code", "0"});
+  Json clean = unlocked_child({"--exit-after-ms", "0", "--exit-code", "0"}, "exec");
   clean["restart"] = "on-failure";
   h.config["children"]["clean"] = clean;
-  Json failing = exec_child({"--exit-after-ms", "0", "--exit-code", "3"});
+  Json failing = unlocked_child({"--exit-after-ms", "0", "--exit-code", "3"}, "exec");
   failing["restart"] = "on-failure";
   failing["start_limit_burst"] = 2;
   h.config["children"]["failing"] = failing;
@@ -129,7 +121,7 @@ TEST(SupervisorRestart, OnFailureRestartsAFailedExitButNotACleanOne) {
 
 TEST(SupervisorRestart, AlwaysRestartsACleanExit) {
   Harness h;
-  Json c = exec_child({"--exit-after-ms", "0", "--exit-code", "0"});
+  Json c = unlocked_child({"--exit-after-ms", "0", "--exit-code", "0"}, "exec");
   c["restart"] = "always";
   c["start_limit_burst"] = 1000;
   h.config["children"]["again"] = c;

@@ -14,21 +14,12 @@
 namespace duende::itest {
 namespace {
 
-// A child that needs no lock (so it runs the same in sanitizer builds) and is ready when
-// it says READY=1.
-Json notify_child(const std::vector<std::string>& args) {
-  Json c = test_child(args);
-  c["ready"] = "notify";
-  c["mlock"] = {{"required", false}};
-  return c;
-}
-
 TEST(SupervisorStartup, StartsAChildOnlyAfterTheOneItFollowsIsReady) {
   Harness h;
   // Lexical order would start "alpha" first; `after` must win.
   const std::string gate = h.path("zeta-ready");
-  h.config["children"]["zeta"] = notify_child({"--ready-when", gate});
-  h.config["children"]["alpha"] = notify_child({"--ready"});
+  h.config["children"]["zeta"] = unlocked_child({"--ready-when", gate}, "notify");
+  h.config["children"]["alpha"] = unlocked_child({"--ready"}, "notify");
   h.config["children"]["alpha"]["after"] = {"zeta"};
   h.start();
 
@@ -54,8 +45,8 @@ TEST(SupervisorStartup, StartsAChildOnlyAfterTheOneItFollowsIsReady) {
 TEST(SupervisorStartup, StartsIndependentChildrenWithoutWaiting) {
   Harness h;
   // Neither is ordered after the other: a child that never becomes ready holds nothing up.
-  h.config["children"]["never-ready"] = notify_child({});
-  h.config["children"]["other"] = notify_child({"--ready"});
+  h.config["children"]["never-ready"] = unlocked_child({}, "notify");
+  h.config["children"]["other"] = unlocked_child({"--ready"}, "notify");
   h.start();
   ASSERT_TRUE(h.wait_for_log("other: ready"));
   EXPECT_EQ(h.count("never-ready: ready"), 0);
@@ -90,9 +81,10 @@ TEST(SupervisorReadiness, NotifyModeWaitsForReadyEvenAfterALockReport) {
   Harness h;
   const std::string gate = h.path("ready");
   // A lock report alone must not count as READY=1.
-  h.config["children"]["svc"] = notify_child(
+  h.config["children"]["svc"] = unlocked_child(
       {"--send-text", "X_DUENDE_MLOCK=locked\nX_DUENDE_MLOCK_BYTES=4096\nX_DUENDE_MLOCK_ERRNO=0",
-       "--ready-when", gate});
+       "--ready-when", gate},
+      "notify");
   h.start();
   ASSERT_GT(h.wait_child_pid("svc"), 0);
   ASSERT_TRUE(h.wait_for_status("0 running"));
@@ -134,7 +126,7 @@ TEST(SupervisorReadiness, LockedModeWaitsForTheLockNotForReady) {
 
 TEST(SupervisorReadiness, NotifyChildSilentPastStartTimeoutFailsItsStart) {
   Harness h;
-  Json c = notify_child({});
+  Json c = unlocked_child({}, "notify");
   c["start_timeout_sec"] = 0.3;
   c["restart"] = "no";
   h.config["children"]["mute"] = c;

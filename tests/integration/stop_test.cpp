@@ -12,19 +12,12 @@
 namespace duende::itest {
 namespace {
 
-Json ready_child(const std::vector<std::string>& args) {
-  Json c = test_child(args);
-  c["ready"] = "notify";
-  c["mlock"] = {{"required", false}};
-  return c;
-}
-
 TEST(SupervisorStop, StopsChildrenInReverseOrderAndExitsZero) {
   Harness h;
-  h.config["children"]["base"] = ready_child({"--ready"});
-  h.config["children"]["middle"] = ready_child({"--ready"});
+  h.config["children"]["base"] = unlocked_child({"--ready"}, "notify");
+  h.config["children"]["middle"] = unlocked_child({"--ready"}, "notify");
   h.config["children"]["middle"]["after"] = {"base"};
-  h.config["children"]["top"] = ready_child({"--ready"});
+  h.config["children"]["top"] = unlocked_child({"--ready"}, "notify");
   h.config["children"]["top"]["after"] = {"middle"};
   h.start();
   ASSERT_TRUE(h.wait_for_status("3 running"));
@@ -44,7 +37,7 @@ TEST(SupervisorStop, StopsChildrenInReverseOrderAndExitsZero) {
 
 TEST(SupervisorStop, SigintStopsLikeSigterm) {
   Harness h;
-  h.config["children"]["only"] = ready_child({"--ready"});
+  h.config["children"]["only"] = unlocked_child({"--ready"}, "notify");
   h.start();
   ASSERT_TRUE(h.wait_for_log("only: ready"));
   const pid_t pid = h.child_pids("only").at(0);
@@ -56,10 +49,10 @@ TEST(SupervisorStop, SigintStopsLikeSigterm) {
 
 TEST(SupervisorStop, KillsAChildIgnoringItsStopSignalAfterTheTimeout) {
   Harness h;
-  Json stubborn = ready_child({"--ready", "--ignore-term"});
+  Json stubborn = unlocked_child({"--ready", "--ignore-term"}, "notify");
   stubborn["stop_timeout_sec"] = 0.3;
   h.config["children"]["stubborn"] = stubborn;
-  h.config["children"]["polite"] = ready_child({"--ready"});
+  h.config["children"]["polite"] = unlocked_child({"--ready"}, "notify");
   h.start();
   ASSERT_TRUE(h.wait_for_status("2 running"));
   const pid_t pid = h.child_pids("stubborn").at(0);
@@ -96,12 +89,12 @@ TEST(SupervisorStop, CancelsAPendingRestart) {
 // RELOADING=1/READY=1 after STOPPING=1.
 TEST(SupervisorStop, ReloadWhileStoppingStartsNothing) {
   Harness h;
-  Json stubborn = ready_child({"--ready", "--ignore-term"});
+  Json stubborn = unlocked_child({"--ready", "--ignore-term"}, "notify");
   stubborn["stop_timeout_sec"] = 0.5;  // keeps the daemon in `stopping` for a while
   h.config["children"]["stubborn"] = stubborn;
   h.start();
   ASSERT_TRUE(h.wait_for_log("stubborn: ready"));
-  h.config["children"]["late"] = ready_child({"--ready"});
+  h.config["children"]["late"] = unlocked_child({"--ready"}, "notify");
   h.write_config();
   h.send_signal(SIGTERM);
   ASSERT_GE(h.wait_for_notification("STOPPING=1"), 0);

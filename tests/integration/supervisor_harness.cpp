@@ -110,6 +110,13 @@ Json test_child(const std::vector<std::string>& args) {
               {"restart_max_sec", 0.5}};
 }
 
+Json unlocked_child(const std::vector<std::string>& args, const std::string& ready) {
+  Json c = test_child(args);
+  c["ready"] = ready;
+  c["mlock"] = {{"required", false}};
+  return c;
+}
+
 std::optional<double> number_after(const std::string& text, const std::string& marker) {
   const auto at = text.find(marker);
   if (at == std::string::npos) return std::nullopt;

@@ -40,6 +40,10 @@ inline constexpr const char* kVersion = MLOCK_VERSION;
 // library with --lock). Tests adjust fields as needed.
 Json test_child(const std::vector<std::string>& args);
 
+// test_child(args) that needs no lock (so it runs the same in sanitizer builds) and is
+// ready by `ready` ("exec" or "notify"): for tests where only starts and exits matter.
+Json unlocked_child(const std::vector<std::string>& args, const std::string& ready);
+
 // Result of a program run to completion.
 struct RunResult {
   int exit_code = -1;  // -N when killed by signal N

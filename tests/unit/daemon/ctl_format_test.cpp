@@ -12,11 +12,15 @@
 #include <string>
 #include <vector>
 
-#include "../../integration/bus_prometheus.hpp"
 #include "human_size.hpp"
+#include "prometheus_exposition.hpp"
+#include "text_lines.hpp"
 
 namespace duende::supervisor {
 namespace {
+
+using test::lines_of;
+using test::words;
 
 using itest::Exposition;
 using itest::parse_exposition;
@@ -60,20 +64,6 @@ CtlSnapshot fleet() {
   CtlChild unlocked = locked(child("unlocked", "running", 77), 0);
   s.children = {ghost, plain, swap0, unlocked};
   return s;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-std::vector<std::string> words(const std::string& line) {
-  std::vector<std::string> out;
-  std::istringstream in(line);
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
 }
 
 // ---- child_in_trouble ----
