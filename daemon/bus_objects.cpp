@@ -107,10 +107,9 @@ ManagerProperties ManagerProperties::of(const Supervisor& s) {
   p.self_locked_bytes = duende::mlock::locked_bytes();
   p.self_locked = p.self_locked_bytes > 0;
   p.child_count = static_cast<std::uint32_t>(s.children().size());
-  for (const auto& [name, child] : s.children()) {
-    if (child->is_locked()) ++p.locked_child_count;
-    p.total_locked_bytes += child->memory().locked_bytes;
-  }
+  const Supervisor::Totals totals = s.totals();
+  p.locked_child_count = static_cast<std::uint32_t>(totals.locked);
+  p.total_locked_bytes = totals.locked_bytes;
   return p;
 }
 
@@ -187,13 +186,13 @@ std::string ManagerObject::Version() { return MLOCK_SUPERVISOR_VERSION; }
 std::string ManagerObject::State() { return to_string(supervisor_.state()); }
 bool ManagerObject::SelfLocked() { return duende::mlock::is_locked(); }
 uint64_t ManagerObject::SelfLockedBytes() { return duende::mlock::locked_bytes(); }
-uint32_t ManagerObject::ChildCount() { return ManagerProperties::of(supervisor_).child_count; }
+uint32_t ManagerObject::ChildCount() {
+  return static_cast<uint32_t>(supervisor_.children().size());
+}
 uint32_t ManagerObject::LockedChildCount() {
-  return ManagerProperties::of(supervisor_).locked_child_count;
+  return static_cast<uint32_t>(supervisor_.totals().locked);
 }
-uint64_t ManagerObject::TotalLockedBytes() {
-  return ManagerProperties::of(supervisor_).total_locked_bytes;
-}
+uint64_t ManagerObject::TotalLockedBytes() { return supervisor_.totals().locked_bytes; }
 
 // ---- Child ----
 

@@ -10,16 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "bus_names.hpp"
 #include "mlock_supervisor1_adaptor.h"
 #include "supervisor.hpp"
 
 namespace duende::supervisor {
-
-inline constexpr const char* kBusName = "org.duende.MlockSupervisor1";
-inline constexpr const char* kManagerPath = "/org/duende/MlockSupervisor1";
-inline constexpr const char* kChildPathPrefix = "/org/duende/MlockSupervisor1/child";
-inline constexpr const char* kManagerInterface = "org.duende.MlockSupervisor1.Manager";
-inline constexpr const char* kChildInterface = "org.duende.MlockSupervisor1.Child";
 
 // The object path of child `name`, escaped as sd_bus_path_encode() does.
 std::string child_object_path(const std::string& name);

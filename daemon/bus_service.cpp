@@ -141,53 +141,47 @@ void BusService::before_sleep() {
   }
 }
 
-void BusService::child_added(const Child& child) {
+// Runs `publish` when connected. A failure to send means the connection is unusable:
+// it is torn down and retried at the next before_sleep(), never here in the middle of a
+// supervisor callback.
+template <class F>
+void BusService::when_connected(F&& publish) {
   if (!connection_) return;
   try {
-    children_[child.name()] = std::make_unique<ChildObject>(*connection_, supervisor_, child);
-    manager_->publish_changes();
+    publish();
   } catch (const std::exception&) {
     broken_ = true;
   }
+}
+
+void BusService::child_added(const Child& child) {
+  when_connected([&] {
+    children_[child.name()] = std::make_unique<ChildObject>(*connection_, supervisor_, child);
+    manager_->publish_changes();
+  });
 }
 
 void BusService::child_removed(const std::string& name) {
-  if (!connection_) return;
-  try {
+  when_connected([&] {
     children_.erase(name);  // emits InterfacesRemoved, then unregisters
     manager_->publish_changes();
-  } catch (const std::exception&) {
-    broken_ = true;
-  }
+  });
 }
 
 void BusService::child_changed(const Child& child) {
-  if (!connection_) return;
-  try {
+  when_connected([&] {
     const auto it = children_.find(child.name());
     if (it != children_.end()) it->second->publish_changes(child);
     manager_->publish_changes();
-  } catch (const std::exception&) {
-    broken_ = true;
-  }
+  });
 }
 
 void BusService::lock_lost(const Child& child) {
-  if (!connection_) return;
-  try {
-    manager_->lock_lost(child);
-  } catch (const std::exception&) {
-    broken_ = true;
-  }
+  when_connected([&] { manager_->lock_lost(child); });
 }
 
 void BusService::manager_changed() {
-  if (!connection_) return;
-  try {
-    manager_->publish_changes();
-  } catch (const std::exception&) {
-    broken_ = true;
-  }
+  when_connected([&] { manager_->publish_changes(); });
 }
 
 }  // namespace duende::supervisor

@@ -51,6 +51,8 @@ class BusService final : public SupervisorObserver {
   void disconnect(const std::string& why);  // teardown(), log why, retry later
   void schedule_reconnect();
   void request_name();
+  template <class F>
+  void when_connected(F&& publish);
 
   EventLoop& loop_;
   Supervisor& supervisor_;

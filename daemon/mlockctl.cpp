@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bus_names.hpp"
 #include "ctl_format.hpp"
 #include "mlock_supervisor1_proxy.h"
 
@@ -19,10 +20,11 @@ namespace {
 using duende::supervisor::CtlChild;
 using duende::supervisor::CtlSnapshot;
 
-constexpr const char* kBusName = "org.duende.MlockSupervisor1";
-constexpr const char* kManagerPath = "/org/duende/MlockSupervisor1";
-constexpr const char* kChildPrefix = "/org/duende/MlockSupervisor1/child";
-constexpr const char* kChildInterface = "org.duende.MlockSupervisor1.Child";
+using duende::supervisor::kBusName;
+using duende::supervisor::kChildInterface;
+using duende::supervisor::kChildPathPrefix;
+using duende::supervisor::kManagerInterface;
+using duende::supervisor::kManagerPath;
 constexpr int kExitTrouble = 3;
 constexpr int kExitUsage = 2;
 
@@ -89,7 +91,7 @@ class ManagerClient final
 
 std::string child_name(const std::string& path) {
   char* name = nullptr;
-  if (sd_bus_path_decode(path.c_str(), kChildPrefix, &name) <= 0 || !name) return path;
+  if (sd_bus_path_decode(path.c_str(), kChildPathPrefix, &name) <= 0 || !name) return path;
   std::string out(name);
   std::free(name);
   return out;
@@ -163,7 +165,7 @@ CtlChild child_from(const std::string& path, const std::map<std::string, sdbus::
 
 CtlSnapshot read_snapshot(ManagerClient& manager) {
   CtlSnapshot s;
-  const auto props = manager.GetAll("org.duende.MlockSupervisor1.Manager");
+  const auto props = manager.GetAll(kManagerInterface);
   s.version = get_or<std::string>(props, "Version", "?");
   s.state = get_or<std::string>(props, "State", "?");
   s.self_locked = get_or<bool>(props, "SelfLocked", false);

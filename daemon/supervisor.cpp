@@ -136,15 +136,20 @@ void Supervisor::update_state() {
   systemd_.status(status_line());
 }
 
+Supervisor::Totals Supervisor::totals() const {
+  Totals t;
+  for (const auto& [name, child] : children_) {
+    if (child->state() == ChildState::Running) ++t.running;
+    if (child->is_locked()) ++t.locked;
+    t.locked_bytes += child->memory().locked_bytes;
+  }
+  return t;
+}
+
 std::string Supervisor::status_line() const {
   if (shutting_down_) return "stopping";
   std::vector<std::string> problems;
-  std::size_t running = 0, locked = 0;
-  std::uint64_t pinned = 0;
   for (const auto& [name, child] : children_) {
-    if (child->state() == ChildState::Running) ++running;
-    if (child->is_locked()) ++locked;
-    pinned += child->memory().locked_bytes;
     if (child->state() == ChildState::Failed)
       problems.push_back(name + " failed: " + child->last_failure());
     else if (child->lock_lost())
@@ -157,8 +162,9 @@ std::string Supervisor::status_line() const {
     if (problems.size() > 1) line += " (+" + std::to_string(problems.size() - 1) + " more)";
     return line + suffix;
   }
-  return std::to_string(locked) + "/" + std::to_string(children_.size()) + " children locked, " +
-         std::to_string(running) + " running, " + human_size(pinned) + " pinned" + suffix;
+  const Totals t = totals();
+  return std::to_string(t.locked) + "/" + std::to_string(children_.size()) + " children locked, " +
+         std::to_string(t.running) + " running, " + human_size(t.locked_bytes) + " pinned" + suffix;
 }
 
 Child* Supervisor::child_by_pid(pid_t pid) {

@@ -72,6 +72,13 @@ class Supervisor final : public ChildListener {
   const std::map<std::string, std::unique_ptr<Child>>& children() const { return children_; }
   const Child* find(const std::string& name) const;
   const Config& config() const { return config_; }
+  // Children running, children with VmLck > 0, and the sum of their VmLck.
+  struct Totals {
+    std::size_t running = 0;
+    std::size_t locked = 0;
+    std::uint64_t locked_bytes = 0;
+  };
+  Totals totals() const;
   // The one-line summary sent as STATUS=.
   std::string status_line() const;
 
