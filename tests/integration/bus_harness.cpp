@@ -115,6 +115,21 @@ Json idle_child(const std::vector<std::string>& args) {
   return c;
 }
 
+Json failing_child() {
+  Json c = idle_child();
+  c["exec"] = {"/nonexistent/prog"};
+  c["restart"] = "no";
+  return c;
+}
+
+Json crashing_child() {
+  Json c = idle_child({"--exit-after-ms", "50", "--exit-code", "1"});
+  c["restart"] = "always";
+  c["restart_max_sec"] = 0.05;
+  c["start_limit_burst"] = 1000;
+  return c;
+}
+
 bool can_lock() { return test::cannot_lock_reason() == nullptr; }
 
 Json locking_child() {

@@ -61,6 +61,11 @@ using ManagedObjects = std::map<sdbus::ObjectPath, InterfaceMap>;
 
 // A test-child that stays up with stable memory, ready at exec, not required to lock.
 Json idle_child(const std::vector<std::string>& args = {});
+// A child whose exec fails ("exec /nonexistent/prog: No such file or directory") and that
+// is not restarted: it ends "failed".
+Json failing_child();
+// A test-child that exits 1 after 50 ms and is restarted at once, without a start limit.
+Json crashing_child();
 // Whether children (and the daemon) can really lock here: root, no sanitizer.
 bool can_lock();
 // A test-child that locks through the library and is ready once locked (VmLck > 0); where

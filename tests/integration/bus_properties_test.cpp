@@ -212,10 +212,7 @@ TEST_F(BusPropertiesOfAFailedChild, ShowsItsExitStatusFailureAndNoProcess) {
   Json quitter = idle_child({"--exit-after-ms", "0", "--exit-code", "3"});
   quitter["restart"] = "no";
   h.config["children"]["quitter"] = quitter;
-  Json ghost = idle_child();
-  ghost["exec"] = {"/nonexistent/prog"};
-  ghost["restart"] = "no";
-  h.config["children"]["ghost"] = ghost;
+  h.config["children"]["ghost"] = failing_child();
   start_daemon();
   const Properties q = wait_child_state("quitter", "failed");
   EXPECT_EQ(prop<std::uint32_t>(q, "Pid"), 0u);

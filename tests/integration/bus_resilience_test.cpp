@@ -124,11 +124,7 @@ TEST_F(BusResilience, BusKilledAndRestartedTheDaemonComesBackChildrenUndisturbed
 }
 
 TEST_F(BusResilience, CrashesAreHandledWhileTheBusIsDown) {
-  Json crasher = idle_child({"--exit-after-ms", "50", "--exit-code", "1"});
-  crasher["restart"] = "always";
-  crasher["restart_max_sec"] = 0.05;
-  crasher["start_limit_burst"] = 1000;
-  h.config["children"]["crasher"] = crasher;
+  h.config["children"]["crasher"] = crashing_child();
   h.config["children"]["swap0"] = locking_child();
   start_daemon();
   wait_child_state("swap0", "running");
@@ -185,11 +181,7 @@ TEST_F(BusResilience, AReloadWhileTheBusIsDownIsVisibleOnceItReturns) {
 // A bus that accepts connections but never answers (stuck, or itself waiting on swap)
 // must not stall supervision: the name is requested asynchronously.
 TEST_F(BusResilience, AFrozenBusNeverStallsSupervision) {
-  Json crasher = idle_child({"--exit-after-ms", "50", "--exit-code", "1"});
-  crasher["restart"] = "always";
-  crasher["restart_max_sec"] = 0.05;
-  crasher["start_limit_burst"] = 1000;
-  h.config["children"]["crasher"] = crasher;
+  h.config["children"]["crasher"] = crashing_child();
   h.config["children"]["swap0"] = locking_child();
   bus->freeze();
   Harness::Launch launch;

@@ -103,10 +103,7 @@ TEST_F(Mlockctl, StatusPrintsATableAndExitsZeroWhenAllIsWell) {
 }
 
 TEST_F(Mlockctl, StatusExitsThreeWhenAChildFailed) {
-  Json ghost = idle_child();
-  ghost["exec"] = {"/nonexistent/prog"};
-  ghost["restart"] = "no";
-  h.config["children"]["ghost"] = ghost;
+  h.config["children"]["ghost"] = failing_child();
   start_and_wait();
   wait_child_state("ghost", "failed");
   const RunResult r = mlockctl({"status"});
@@ -326,10 +323,7 @@ TEST_F(Mlockctl, WatchPrintsChangesAsTheyHappen) {
 }
 
 TEST_F(Mlockctl, MetricsIsValidExpositionFormatWithTheBussValues) {
-  Json ghost = idle_child();
-  ghost["exec"] = {"/nonexistent/prog"};
-  ghost["restart"] = "no";
-  h.config["children"]["ghost"] = ghost;
+  h.config["children"]["ghost"] = failing_child();
   start_and_wait();
   wait_child_state("ghost", "failed");
   Exposition e;
