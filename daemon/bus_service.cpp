@@ -115,6 +115,12 @@ void BusService::before_sleep() {
       name_failure_.clear();
       throw std::runtime_error(why);
     }
+    // The manager's figures are sums over the children: published once per loop round,
+    // however many children changed in it.
+    if (manager_dirty_) {
+      manager_dirty_ = false;
+      manager_->publish_changes();
+    }
     while (connection_->processPendingRequest()) {
     }
     const auto poll_data = connection_->getEventLoopPollData();
@@ -157,14 +163,14 @@ void BusService::when_connected(F&& publish) {
 void BusService::child_added(const Child& child) {
   when_connected([&] {
     children_[child.name()] = std::make_unique<ChildObject>(*connection_, supervisor_, child);
-    manager_->publish_changes();
+    manager_dirty_ = true;
   });
 }
 
 void BusService::child_removed(const std::string& name) {
   when_connected([&] {
     children_.erase(name);  // emits InterfacesRemoved, then unregisters
-    manager_->publish_changes();
+    manager_dirty_ = true;
   });
 }
 
@@ -172,7 +178,7 @@ void BusService::child_changed(const Child& child) {
   when_connected([&] {
     const auto it = children_.find(child.name());
     if (it != children_.end()) it->second->publish_changes(child);
-    manager_->publish_changes();
+    manager_dirty_ = true;
   });
 }
 
@@ -180,8 +186,6 @@ void BusService::lock_lost(const Child& child) {
   when_connected([&] { manager_->lock_lost(child); });
 }
 
-void BusService::manager_changed() {
-  when_connected([&] { manager_->publish_changes(); });
-}
+void BusService::manager_changed() { manager_dirty_ = true; }
 
 }  // namespace duende::supervisor

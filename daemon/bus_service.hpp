@@ -68,8 +68,9 @@ class BusService final : public SupervisorObserver {
   Timer bus_timeout_;  // the connection's own timeout (method-call replies, …)
   Timer reconnect_;
   double retry_delay_sec_ = 0.25;
-  bool broken_ = false;       // an error was seen: disconnect at the next before_sleep()
-  std::string name_failure_;  // why RequestName failed, for the log
+  bool manager_dirty_ = false;  // the manager may have changed: publish in before_sleep()
+  bool broken_ = false;         // an error was seen: disconnect at the next before_sleep()
+  std::string name_failure_;    // why RequestName failed, for the log
 };
 
 }  // namespace duende::supervisor
