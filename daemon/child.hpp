@@ -116,6 +116,7 @@ class Child {
   void set_state(ChildState state);
   void settle(ChildState state);
   void check_lock();
+  void check_locked_readiness();
   void close_process();
 
   ChildContext ctx_;

@@ -16,16 +16,23 @@ void Child::handle_notify(const NotifyMessage& message) {
       lock_failure_ = "lock: " + std::string(std::strerror(report_->error_number));
     refresh_memory(true);
   }
-  if (state_ != ChildState::Starting) return;
-  if (config_.ready == Readiness::Notify && message.ready) {
+  if (state_ == ChildState::Starting && config_.ready == Readiness::Notify && message.ready)
     become_ready();
-  } else if (config_.ready == Readiness::Locked && report_) {
-    if (!must_be_locked() ||
-        (report_->state == LockReport::State::Locked && memory_.locked_bytes > 0))
-      become_ready();
-    else if (report_->state != LockReport::State::Locked)
-      fail_start(lock_failure_.empty() ? "lock: " + report_->to_string() : lock_failure_);
-  }
+  else
+    check_locked_readiness();
+}
+
+// "locked" readiness: the child reported locked and /proc shows VmLck > 0. Checked on
+// every report and every refresh, since the two need not agree at the same moment (a
+// wrapper that exec()s the real program reports, then loses its lock in execve() until
+// the new image locks again).
+void Child::check_locked_readiness() {
+  if (state_ != ChildState::Starting || config_.ready != Readiness::Locked || !report_) return;
+  if (!must_be_locked() ||
+      (report_->state == LockReport::State::Locked && memory_.locked_bytes > 0))
+    become_ready();
+  else if (report_->state != LockReport::State::Locked)
+    fail_start(lock_failure_.empty() ? "lock: " + report_->to_string() : lock_failure_);
 }
 
 void Child::refresh_memory(bool coverage) {
@@ -55,6 +62,7 @@ void Child::refresh_memory(bool coverage) {
     memory_.unlocked_mappings = before.unlocked_mappings;
   }
   if (!(memory_ == before)) ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
+  check_locked_readiness();
   check_lock();
 }
 

@@ -34,10 +34,10 @@ __attribute__((constructor)) void duende_mlock_preload_init() {
     _exit(kExitConfig);
   }
   const auto status = duende::mlock::lock_with_config(*config);
-  // The report is this process's to send, not its helpers': programs it starts inherit
-  // the environment (and the shim, which locks them too), but must not report as if they
-  // were the supervised child.
-  unsetenv("DUENDE_MLOCK_REPORT");
+  // DUENDE_MLOCK_REPORT stays set: a wrapper that exec()s the real program ("sh -c 'exec
+  // server'") keeps its pid, loses its lock in execve(), and must report again from the
+  // new image. Helpers the child starts report too; the supervisor ignores pids that are
+  // not its children.
   if (!status) {
     std::fprintf(stderr, "libduende-mlock-preload: %s: %s\n", program_name(),
                  status.error().message().c_str());

@@ -106,6 +106,25 @@ TEST(SupervisorLock, PreloadShimLocksAnUnmodifiedProgram) {
   EXPECT_TRUE(h.wait_for_status("1/1 children locked, 1 running"));
 }
 
+// "sh -c 'exec server'": the shell locks and reports, then execve() drops the lock until
+// the server's own shim locks again (same pid), so the report is often read while VmLck
+// is 0. Readiness must follow /proc and the server's own report, not stick at that gap.
+TEST(SupervisorLock, ExecWrapperUnderTheShimBecomesReadyLocked) {
+  DUENDE_SKIP_IF_SANITIZED("the shim cannot load into a program without the ASan runtime");
+  Harness h;
+  Json c = test_child({});
+  c["exec"] = {"/bin/sh", "-c", "exec /bin/sleep 1000"};
+  c["preload"] = true;
+  c["start_timeout_sec"] = 600;  // a stuck readiness must show as a failed wait, not a retry
+  h.config["children"]["wrapped"] = c;
+  h.start();
+  const pid_t pid = h.wait_child_pid("wrapped");
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(h.wait_for_log("wrapped: ready, locked ("));
+  EXPECT_GT(test::vm_lck(pid), 0u);
+  EXPECT_EQ(h.child_pids("wrapped").size(), 1u);
+}
+
 TEST(SupervisorLock, LostLockIsLoggedAndShownInStatus) {
   DUENDE_SKIP_IF_SANITIZED("ASan makes mlockall() a no-op: nothing would be locked");
   Harness h;
