@@ -10,10 +10,8 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstdlib>
 
 #include "duende/mlock.hpp"
-#include "env_config.hpp"
 
 namespace {
 
@@ -26,8 +24,7 @@ const char* program_name() {
 
 // Runs before main(): earlier than any thread the program might start.
 __attribute__((constructor)) void duende_mlock_preload_init() {
-  using duende::mlock::internal::config_from_environment;
-  const auto config = config_from_environment([](const char* name) { return std::getenv(name); });
+  const auto config = duende::mlock::config_from_environment();
   if (!config) {
     std::fprintf(stderr, "libduende-mlock-preload: %s: %s\n", program_name(),
                  config.error().c_str());

@@ -1,28 +1,47 @@
-#include "env_config.hpp"
-
+// The DUENDE_MLOCK_* environment: written by a supervisor, read by the child it starts.
+#include <cstdlib>
 #include <cstring>
 
-namespace duende::mlock::internal {
+#include "duende/mlock.hpp"
+
+namespace duende::mlock {
+
+namespace {
+
+// One table for both directions, in lock_environment()'s order, so that a flag added to
+// MlockConfig cannot be written without being read.
+struct Flag {
+  const char* name;
+  bool (MlockConfig::*get)() const noexcept;
+  MlockConfigBuilder& (MlockConfigBuilder::*set)(bool) noexcept;
+};
+
+constexpr Flag kFlags[] = {
+    {kEnvCurrent, &MlockConfig::current, &MlockConfigBuilder::current},
+    {kEnvFuture, &MlockConfig::future, &MlockConfigBuilder::future},
+    {kEnvOnfault, &MlockConfig::onfault, &MlockConfigBuilder::onfault},
+    {kEnvRequired, &MlockConfig::required, &MlockConfigBuilder::required},
+    {kEnvIoFlusher, &MlockConfig::io_flusher, &MlockConfigBuilder::io_flusher},
+    {kEnvRetainHeap, &MlockConfig::retain_heap, &MlockConfigBuilder::retain_heap},
+};
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> lock_environment(const MlockConfig& config,
+                                                                  bool report) {
+  std::vector<std::pair<std::string, std::string>> env;
+  env.reserve(std::size(kFlags) + 1);
+  if (report) env.emplace_back(kEnvReport, "1");
+  for (const Flag& flag : kFlags) env.emplace_back(flag.name, (config.*flag.get)() ? "1" : "0");
+  return env;
+}
 
 Result<MlockConfig, std::string> config_from_environment(const EnvLookup& lookup) {
   const MlockConfig defaults;
-  struct Flag {
-    const char* name;
-    bool fallback;
-    MlockConfigBuilder& (MlockConfigBuilder::*set)(bool) noexcept;
-  };
-  const Flag flags[] = {
-      {"DUENDE_MLOCK_CURRENT", defaults.current(), &MlockConfigBuilder::current},
-      {"DUENDE_MLOCK_FUTURE", defaults.future(), &MlockConfigBuilder::future},
-      {"DUENDE_MLOCK_ONFAULT", defaults.onfault(), &MlockConfigBuilder::onfault},
-      {"DUENDE_MLOCK_REQUIRED", defaults.required(), &MlockConfigBuilder::required},
-      {"DUENDE_MLOCK_IO_FLUSHER", defaults.io_flusher(), &MlockConfigBuilder::io_flusher},
-      {"DUENDE_MLOCK_RETAIN_HEAP", defaults.retain_heap(), &MlockConfigBuilder::retain_heap},
-  };
   MlockConfigBuilder builder = MlockConfig::builder();
-  for (const Flag& flag : flags) {
+  for (const Flag& flag : kFlags) {
     const char* value = lookup(flag.name);
-    bool on = flag.fallback;
+    bool on = (defaults.*flag.get)();
     if (value && *value) {
       if (std::strcmp(value, "1") == 0)
         on = true;
@@ -36,4 +55,8 @@ Result<MlockConfig, std::string> config_from_environment(const EnvLookup& lookup
   return builder.build();
 }
 
-}  // namespace duende::mlock::internal
+Result<MlockConfig, std::string> config_from_environment() {
+  return config_from_environment([](const char* name) { return std::getenv(name); });
+}
+
+}  // namespace duende::mlock

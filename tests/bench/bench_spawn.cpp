@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "bench_ratio.hpp"
-#include "spawn.hpp"
+#include "os/spawn.hpp"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3

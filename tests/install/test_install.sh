@@ -19,9 +19,23 @@ cmake --build "$work/cmake-build" >"$work/build.log"
 LD_LIBRARY_PATH=$libdir "$work/cmake-build/consumer_cpp"
 LD_LIBRARY_PATH=$libdir "$work/cmake-build/consumer_c"
 
+echo "== CMake: find_package(duende-mlock 2) must fail (SameMajorVersion)"
+mkdir -p "$work/major2"
+cat >"$work/major2/CMakeLists.txt" <<'EOF2'
+cmake_minimum_required(VERSION 3.25)
+project(major2 LANGUAGES CXX)
+find_package(duende-mlock 2 REQUIRED)
+EOF2
+if cmake -S "$work/major2" -B "$work/major2/build" -DCMAKE_PREFIX_PATH="$prefix" >"$work/major2.log" 2>&1; then
+  echo "find_package(duende-mlock 2) succeeded against a version 1 library"; exit 1
+fi
+
 echo "== pkg-config duende-mlock"
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 pkg-config --exists duende-mlock
+pc_version=$(pkg-config --modversion duende-mlock)
+case $pc_version in 1.*) ;; *) echo "pkg-config version $pc_version, expected 1.x"; exit 1 ;; esac
+pkg-config --atleast-version=1 duende-mlock
 # shellcheck disable=SC2046
 g++ -std=c++20 "$consumer/consumer.cpp" -o "$work/pc_cpp" $(pkg-config --cflags --libs duende-mlock)
 # shellcheck disable=SC2046

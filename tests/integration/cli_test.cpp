@@ -119,17 +119,17 @@ TEST(SupervisorCli, VersionPrintsTheVersion) {
   EXPECT_EQ(r.out, std::string("mlock-supervisor ") + kVersion + "\n");
 }
 
-TEST(SupervisorCli, UnknownOptionExits78) {
+TEST(SupervisorCli, UnknownOptionExits64AsMlockctlDoes) {
   Harness h;
   const RunResult r = h.run_cli({"--bogus"});
-  EXPECT_EQ(r.exit_code, 78);
+  EXPECT_EQ(r.exit_code, 64);  // EX_USAGE
   EXPECT_NE(r.err.find("unknown argument \"--bogus\""), std::string::npos) << r.err;
 }
 
-TEST(SupervisorCli, OptionWithoutValueExits78) {
+TEST(SupervisorCli, OptionWithoutValueExits64) {
   Harness h;
   const RunResult r = h.run_cli({"--config"});
-  EXPECT_EQ(r.exit_code, 78);
+  EXPECT_EQ(r.exit_code, 64);  // EX_USAGE
   EXPECT_NE(r.err.find("--config needs a value"), std::string::npos) << r.err;
 }
 

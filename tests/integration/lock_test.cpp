@@ -12,7 +12,7 @@
 #include <sstream>
 #include <string>
 
-#include "human_size.hpp"
+#include "api/human_size.hpp"
 #include "privilege.hpp"
 #include "proc_peek.hpp"
 #include "supervisor_harness.hpp"

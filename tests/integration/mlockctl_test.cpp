@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "api/human_size.hpp"
 #include "bus_harness.hpp"
-#include "human_size.hpp"
 #include "proc_peek.hpp"
 #include "prometheus_exposition.hpp"
 #include "text_lines.hpp"
@@ -447,25 +447,25 @@ TEST_F(Mlockctl, HelpMentionsEveryCommandAndUsageErrorsExitTwo) {
   }
   EXPECT_EQ(mlockctl({"--version"}).out, std::string("mlockctl ") + kVersion + "\n");
   RunResult r = mlockctl({"frobnicate"});
-  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.exit_code, 64);
   EXPECT_NE(r.err.find("unknown command \"frobnicate\""), std::string::npos) << r.err;
   r = mlockctl({"restart"});
-  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.exit_code, 64);
   EXPECT_NE(r.err.find("restart: expects 1 argument"), std::string::npos) << r.err;
   r = mlockctl({"--frob"});
-  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.exit_code, 64);
   EXPECT_NE(r.err.find("unknown option --frob"), std::string::npos) << r.err;
 }
 
 // The command line is checked before the bus is touched: a usage error is one (exit 2)
 // whatever the state of the machine.
-TEST_F(Mlockctl, UsageErrorsExitTwoEvenWithoutABus) {
+TEST_F(Mlockctl, UsageErrorsExit64EvenWithoutABus) {
   bus->kill();
   RunResult r = mlockctl({"frobnicate"});
-  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.exit_code, 64) << r.err;
   EXPECT_NE(r.err.find("unknown command \"frobnicate\""), std::string::npos) << r.err;
   r = mlockctl({"restart"});
-  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.exit_code, 64) << r.err;
   EXPECT_NE(r.err.find("restart: expects 1 argument"), std::string::npos) << r.err;
 }
 
@@ -476,7 +476,7 @@ TEST_F(Mlockctl, StrayArgumentsAndUnknownOptionsAfterTheCommandAreUsageErrors) {
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
            {"status", "--frob"}, {"list", "extra"}, {"metrics", "extra"}, {"list", "--verbose"}}) {
     const RunResult r = mlockctl(args);
-    EXPECT_EQ(r.exit_code, 2) << args[0] << " " << args[1] << ": " << r.err;
+    EXPECT_EQ(r.exit_code, 64) << args[0] << " " << args[1] << ": " << r.err;
   }
 }
 

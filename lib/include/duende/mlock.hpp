@@ -14,8 +14,12 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "duende/result.hpp"
 
@@ -48,6 +52,11 @@ class MlockConfig {
   // Tune malloc so freed heap is kept rather than returned to the kernel and re-faulted
   // under pressure: M_TRIM_THRESHOLD and M_MMAP_MAX as real-time programs do.
   bool retain_heap() const noexcept { return retain_heap_; }
+
+  // True when a lock is requested (current or future) and its failure is fatal (required):
+  // a process run under this config must not go on unlocked. False for a config that asks
+  // for no lock at all, even when required (lock_with_config() then succeeds trivially).
+  bool must_be_locked() const noexcept { return (current_ || future_) && required_; }
 
   bool operator==(const MlockConfig&) const = default;
 
@@ -190,7 +199,8 @@ DUENDE_MLOCK_API std::uint64_t locked_bytes() noexcept;
 
 // The lock report datagram for `status`, in sd_notify format (newline-separated
 // KEY=VALUE): X_DUENDE_MLOCK=locked|failed|unsupported, X_DUENDE_MLOCK_BYTES=N,
-// X_DUENDE_MLOCK_ERRNO=E.
+// X_DUENDE_MLOCK_ERRNO=E, each line ending in '\n'. onfault_dropped() is not sent.
+// parse_lock_report() reads it back.
 DUENDE_MLOCK_API std::string format_lock_report(const MlockStatus& status);
 
 // Sends `state` (sd_notify format: newline-separated KEY=VALUE) as one datagram to
@@ -206,9 +216,70 @@ DUENDE_MLOCK_API int notify_send(std::string_view state, int timeout_ms = 0) noe
 inline constexpr int kLockReportTimeoutMs = 5000;
 
 // Sends format_lock_report(status) with notify_send(…, kLockReportTimeoutMs) when
-// DUENDE_MLOCK_REPORT=1 is set. Returns 0 when sent or not asked to (variables unset),
-// else notify_send()'s errno. Never throws; does not change NOTIFY_SOCKET.
+// DUENDE_MLOCK_REPORT=1 (kEnvReport) is set. Returns 0 when sent or not asked to
+// (variables unset), else notify_send()'s errno. Never throws; does not change NOTIFY_SOCKET.
 DUENDE_MLOCK_API int send_lock_report(const MlockStatus& status) noexcept;
+
+// ---- The lock protocol between a supervisor and its children ----
+//
+// A supervisor starts each child with lock_environment() in its environment (plus
+// NOTIFY_SOCKET and LD_PRELOAD=libduende-mlock-preload.so for a program that does not
+// link this library). The child reads its config with config_from_environment(), locks
+// with lock_with_config(), and sends the outcome as a lock report (send_lock_report());
+// the supervisor reads it back with parse_lock_report(). Both sides use the names below.
+
+// "1": the child sends a lock report to $NOTIFY_SOCKET after locking.
+inline constexpr const char* kEnvReport = "DUENDE_MLOCK_REPORT";
+// The MlockConfig flags, one variable each, "1" or "0".
+inline constexpr const char* kEnvCurrent = "DUENDE_MLOCK_CURRENT";
+inline constexpr const char* kEnvFuture = "DUENDE_MLOCK_FUTURE";
+inline constexpr const char* kEnvOnfault = "DUENDE_MLOCK_ONFAULT";
+inline constexpr const char* kEnvRequired = "DUENDE_MLOCK_REQUIRED";
+inline constexpr const char* kEnvIoFlusher = "DUENDE_MLOCK_IO_FLUSHER";
+inline constexpr const char* kEnvRetainHeap = "DUENDE_MLOCK_RETAIN_HEAP";
+
+// The environment a supervisor gives a child so that it locks as `config` says: in this
+// fixed order, kEnvReport="1" (only when `report`), then kEnvCurrent, kEnvFuture,
+// kEnvOnfault, kEnvRequired, kEnvIoFlusher and kEnvRetainHeap, each "1" or "0". Every flag
+// is spelled out, so the child's result does not depend on the library's defaults:
+// config_from_environment() over these pairs gives back `config`. Does not include
+// NOTIFY_SOCKET or LD_PRELOAD. Pure; throws only std::bad_alloc.
+DUENDE_MLOCK_API std::vector<std::pair<std::string, std::string>> lock_environment(
+    const MlockConfig& config, bool report = true);
+
+// Looks up one environment variable by name; nullptr when unset (std::getenv fits).
+using EnvLookup = std::function<const char*(const char*)>;
+
+// Reads the MlockConfig flags (kEnvCurrent, kEnvFuture, kEnvOnfault, kEnvRequired,
+// kEnvIoFlusher, kEnvRetainHeap) through `lookup`. Each is "1" or "0"; unset or empty keeps
+// MlockConfig's default. Anything else is an error naming the first such variable and its
+// value, e.g. `DUENDE_MLOCK_REQUIRED="yes" is invalid: use 1 or 0`, never a silent
+// default. kEnvReport is not read here (send_lock_report() reads it). No side effects.
+DUENDE_MLOCK_API Result<MlockConfig, std::string> config_from_environment(const EnvLookup& lookup);
+
+// config_from_environment() over the process environment (std::getenv). Not safe against
+// a concurrent setenv()/unsetenv() in another thread, as std::getenv is not.
+DUENDE_MLOCK_API Result<MlockConfig, std::string> config_from_environment();
+
+// The inverse of format_lock_report(): the lock report in one sd_notify datagram
+// (newline-separated KEY=VALUE lines), as a supervisor receives it. Acts only on
+// X_DUENDE_MLOCK, X_DUENDE_MLOCK_BYTES and X_DUENDE_MLOCK_ERRNO; every other key, empty
+// lines and lines without '=' are ignored (the caller validates the datagram as a whole).
+// When a key repeats, its last line counts.
+// Success: nullopt when the datagram has no X_DUENDE_MLOCK line (not a lock report);
+// otherwise X_DUENDE_MLOCK=locked gives MlockStatus::locked(BYTES), failed gives
+// MlockStatus::failed(ERRNO), unsupported gives MlockStatus::unsupported(); a missing
+// BYTES or ERRNO counts as 0, and the one the state does not use is checked but dropped.
+// onfault_dropped() is not carried in the report, so it is always false here: for a
+// locked status with onfault_dropped(), the round trip gives locked(bytes) only.
+// Errors (the whole report is then invalid), whether or not X_DUENDE_MLOCK is present:
+//  - `X_DUENDE_MLOCK: unknown value "<the value's first 32 bytes>"` for a state other than
+//    locked|failed|unsupported;
+//  - `X_DUENDE_MLOCK_BYTES: not a number` unless decimal digits only that fit in uint64;
+//  - `X_DUENDE_MLOCK_ERRNO: not an errno` unless a non-negative decimal that fits in int.
+// Pure; throws only std::bad_alloc.
+DUENDE_MLOCK_API Result<std::optional<MlockStatus>, std::string> parse_lock_report(
+    std::string_view datagram);
 
 // Memory of one process, read from /proc/PID/status and /proc/PID/smaps.
 struct ProcessMemory {

@@ -1,5 +1,5 @@
 // child_environment: the clean environment a supervised child starts with.
-#include "child_environment.hpp"
+#include "core/child_environment.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,8 +14,8 @@ namespace {
 const std::string kSocket = "/run/mlock-supervisor/notify";
 const std::string kShim = "/usr/lib/libduende-mlock-preload.so";
 
-ChildConfig child() {
-  ChildConfig c;
+ChildSpec child() {
+  ChildSpec c;
   c.name = "swap0";
   c.exec = {"/usr/bin/ublk-server"};
   return c;
@@ -44,13 +44,15 @@ TEST(ChildEnvironment, DefaultsAreExactlyTheseSortedByKey) {
 }
 
 TEST(ChildEnvironment, FlagsFollowTheChildsMlock) {
-  ChildConfig c = child();
-  c.mlock = {.current = false,
-             .future = true,
-             .onfault = true,
-             .required = false,
-             .io_flusher = true,
-             .retain_heap = true};
+  ChildSpec c = child();
+  c.mlock = mlock::MlockConfig::builder()
+                .current(false)
+                .future(true)
+                .onfault(true)
+                .required(false)
+                .io_flusher(true)
+                .retain_heap(true)
+                .build();
   const auto env = child_environment(c, kSocket, kShim, "");
   EXPECT_EQ(value(env, "DUENDE_MLOCK_CURRENT"), "0");
   EXPECT_EQ(value(env, "DUENDE_MLOCK_FUTURE"), "1");
@@ -62,7 +64,7 @@ TEST(ChildEnvironment, FlagsFollowTheChildsMlock) {
 }
 
 TEST(ChildEnvironment, ChildEnvironmentAddsAndOverridesPath) {
-  ChildConfig c = child();
+  ChildSpec c = child();
   c.environment = {{"RUST_LOG", "info"}, {"PATH", "/opt/bin"}, {"EMPTY", ""}};
   const auto env = child_environment(c, kSocket, kShim, "");
   EXPECT_EQ(value(env, "RUST_LOG"), "info");
@@ -72,8 +74,8 @@ TEST(ChildEnvironment, ChildEnvironmentAddsAndOverridesPath) {
 }
 
 TEST(ChildEnvironment, SupervisorVariablesCannotBeOverridden) {
-  ChildConfig c = child();
-  c.mlock.required = false;
+  ChildSpec c = child();
+  c.mlock = mlock::MlockConfig::builder().required(false).build();
   c.environment = {{"NOTIFY_SOCKET", "/elsewhere"},
                    {"DUENDE_MLOCK_REPORT", "0"},
                    {"DUENDE_MLOCK_REQUIRED", "1"},
@@ -90,7 +92,7 @@ TEST(ChildEnvironment, SupervisorVariablesCannotBeOverridden) {
 }
 
 TEST(ChildEnvironment, PreloadPrependsTheShimToTheChildsLdPreload) {
-  ChildConfig c = child();
+  ChildSpec c = child();
   c.environment = {{"LD_PRELOAD", "/usr/lib/libjemalloc.so.2 /usr/lib/libother.so"}};
   EXPECT_EQ(value(child_environment(c, kSocket, kShim, ""), "LD_PRELOAD"),
             kShim + " /usr/lib/libjemalloc.so.2 /usr/lib/libother.so");
@@ -99,7 +101,7 @@ TEST(ChildEnvironment, PreloadPrependsTheShimToTheChildsLdPreload) {
 }
 
 TEST(ChildEnvironment, WithoutPreloadLdPreloadIsTheChildsOwn) {
-  ChildConfig c = child();
+  ChildSpec c = child();
   c.preload = false;
   EXPECT_EQ(value(child_environment(c, kSocket, kShim, ""), "LD_PRELOAD"), std::nullopt);
   c.environment = {{"LD_PRELOAD", "/usr/lib/libjemalloc.so.2"}};
@@ -108,7 +110,7 @@ TEST(ChildEnvironment, WithoutPreloadLdPreloadIsTheChildsOwn) {
 }
 
 TEST(ChildEnvironment, NamedUserGetsUserLognameAndHome) {
-  ChildConfig c = child();
+  ChildSpec c = child();
   c.uid = 1000;
   c.user_name = "ublk";
   const auto env = child_environment(c, kSocket, kShim, "/var/lib/ublk");
@@ -120,7 +122,7 @@ TEST(ChildEnvironment, NamedUserGetsUserLognameAndHome) {
 }
 
 TEST(ChildEnvironment, UserVariablesCanBeOverridden) {
-  ChildConfig c = child();
+  ChildSpec c = child();
   c.uid = 1000;
   c.user_name = "ublk";
   c.environment = {{"HOME", "/srv/ublk"}, {"USER", "other"}};
@@ -131,7 +133,7 @@ TEST(ChildEnvironment, UserVariablesCanBeOverridden) {
 }
 
 TEST(ChildEnvironment, NoUserNameNoUserVariables) {
-  ChildConfig c = child();
+  ChildSpec c = child();
   c.uid = 4242;  // numeric, not in passwd
   const auto env = child_environment(c, kSocket, kShim, "/home/x");
   EXPECT_EQ(value(env, "USER"), std::nullopt);

@@ -1,5 +1,5 @@
 // parse_options: every option of mlock-supervisor, and the errors that exit 78.
-#include "cli_options.hpp"
+#include "app/cli_options.hpp"
 
 #include <gtest/gtest.h>
 

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "config.hpp"
+#include "config/config.hpp"
 
 namespace duende::supervisor {
 namespace {
@@ -78,7 +78,7 @@ TEST(StartOrder, UnknownChildInAfterGetsASuggestion) {
 
 TEST(Identity, RootByNameGetsItsGroups) {
   const Config config = parse_ok(R"({"children": {"c": {"exec": ["/bin/c"], "user": "root"}}})");
-  const ChildConfig& child = config.children.at("c");
+  const ChildSpec& child = config.children.at("c");
   EXPECT_EQ(child.uid, 0u);
   EXPECT_EQ(child.gid, 0u);
   EXPECT_EQ(child.user_name, "root");
@@ -103,7 +103,7 @@ TEST_P(IdentityResolves, ToIdsAndGroups) {
   const IdentityCase& c = GetParam();
   const Config config = parse_ok(R"({"children": {"c": {"exec": ["/bin/c"], )" + c.members + "}}}");
   ASSERT_EQ(config.children.count("c"), 1u);
-  const ChildConfig& child = config.children.at("c");
+  const ChildSpec& child = config.children.at("c");
   EXPECT_EQ(child.uid, c.uid);
   EXPECT_EQ(child.gid, c.gid);
   EXPECT_EQ(child.supplementary_groups, c.supplementary);

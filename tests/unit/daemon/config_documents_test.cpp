@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "config.hpp"
+#include "config/config.hpp"
 
 namespace duende::supervisor {
 namespace {
@@ -43,11 +43,11 @@ std::vector<ConfigProblem> parse_failing(const Docs& docs) {
 
 TEST(ConfigFromDocuments, EmptyDocumentGivesDefaults) {
   const Config config = parse_ok({{"main.json", "{}"}});
-  EXPECT_EQ(config.self_mlock, MlockFlags{});
-  EXPECT_TRUE(config.self_mlock.current);
-  EXPECT_TRUE(config.self_mlock.future);
-  EXPECT_TRUE(config.self_mlock.required);
-  EXPECT_FALSE(config.self_mlock.onfault);
+  EXPECT_EQ(config.self_mlock, mlock::MlockConfig{});
+  EXPECT_TRUE(config.self_mlock.current());
+  EXPECT_TRUE(config.self_mlock.future());
+  EXPECT_TRUE(config.self_mlock.required());
+  EXPECT_FALSE(config.self_mlock.onfault());
   EXPECT_DOUBLE_EQ(config.monitor_interval_sec, 1.0);
   EXPECT_DOUBLE_EQ(config.full_check_interval_sec, 30);
   EXPECT_TRUE(config.children.empty());
@@ -59,7 +59,7 @@ TEST(ConfigFromDocuments, NoDocumentsGivesDefaults) { EXPECT_EQ(parse_ok({}), Co
 TEST(ConfigFromDocuments, FillsEveryChildDefault) {
   const Config config = parse_ok({fixture("minimal.json")});
   ASSERT_EQ(config.children.size(), 1u);
-  const ChildConfig& child = config.children.at("swapd");
+  const ChildSpec& child = config.children.at("swapd");
   EXPECT_EQ(child.name, "swapd");
   EXPECT_EQ(child.exec, std::vector<std::string>{"/usr/sbin/swapd"});
   EXPECT_TRUE(child.environment.empty());
@@ -69,9 +69,9 @@ TEST(ConfigFromDocuments, FillsEveryChildDefault) {
   EXPECT_TRUE(child.supplementary_groups.empty());
   EXPECT_EQ(child.user_name, "");
   EXPECT_TRUE(child.preload);
-  EXPECT_EQ(child.mlock, MlockFlags{});
-  EXPECT_FALSE(child.mlock.io_flusher);
-  EXPECT_FALSE(child.mlock.retain_heap);
+  EXPECT_EQ(child.mlock, mlock::MlockConfig{});
+  EXPECT_FALSE(child.mlock.io_flusher());
+  EXPECT_FALSE(child.mlock.retain_heap());
   EXPECT_EQ(child.limit_memlock, std::nullopt);
   EXPECT_EQ(child.oom_score_adj, -1000);
   EXPECT_EQ(child.ready, Readiness::Locked);
@@ -92,20 +92,20 @@ TEST(ConfigFromDocuments, ParsesTheFullExample) {
   const Config config = parse_ok({fixture("full.json")});
   EXPECT_DOUBLE_EQ(config.full_check_interval_sec, 45);
   ASSERT_EQ(config.children.size(), 2u);
-  const ChildConfig& ublk = config.children.at("ublk-swap0");
+  const ChildSpec& ublk = config.children.at("ublk-swap0");
   EXPECT_EQ(ublk.exec, (std::vector<std::string>{"/usr/bin/ublk-server", "--dev", "0"}));
   EXPECT_EQ(ublk.environment, (std::map<std::string, std::string>{{"RUST_LOG", "info"}}));
   EXPECT_EQ(ublk.uid, 65534u);  // nobody
   EXPECT_EQ(ublk.gid, 65534u);  // nogroup
   EXPECT_EQ(ublk.user_name, "nobody");
   EXPECT_EQ(ublk.supplementary_groups, std::vector<gid_t>{65534});
-  EXPECT_TRUE(ublk.mlock.io_flusher);
+  EXPECT_TRUE(ublk.mlock.io_flusher());
   EXPECT_EQ(ublk.limit_memlock, 64u << 20);
   EXPECT_EQ(ublk.ready, Readiness::Locked);
   EXPECT_EQ(ublk.after, std::vector<std::string>{"net-prep"});
   EXPECT_EQ(ublk.stop_signal, SIGINT);
   EXPECT_EQ(ublk.on_lock_lost, OnLockLost::Restart);
-  const ChildConfig& prep = config.children.at("net-prep");
+  const ChildSpec& prep = config.children.at("net-prep");
   EXPECT_EQ(prep.ready, Readiness::Exec);
   EXPECT_EQ(prep.restart, RestartPolicy::No);
   EXPECT_FALSE(prep.preload);
@@ -196,9 +196,8 @@ TEST(ConfigEquality, OneChangedFieldMakesOnlyThatChildUnequal) {
   EXPECT_NE(a, b);
   EXPECT_NE(a.children.at("ublk-swap0"), b.children.at("ublk-swap0"));
   EXPECT_EQ(a.children.at("net-prep"), b.children.at("net-prep"));
-  MlockFlags flags;
-  flags.retain_heap = true;
-  EXPECT_NE(flags, MlockFlags{});
+  mlock::MlockConfig flags = mlock::MlockConfig::builder().retain_heap(true).build();
+  EXPECT_NE(flags, mlock::MlockConfig{});
 }
 
 }  // namespace

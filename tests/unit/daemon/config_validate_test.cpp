@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "config.hpp"
+#include "config/config.hpp"
 
 namespace duende::supervisor {
 namespace {

@@ -2,7 +2,7 @@
 // words, failure lines), list, JSON (parsed back), Prometheus metrics (checked by the
 // exposition-format validator the integration tests use too), label escaping, and when a
 // child counts as in trouble.
-#include "ctl_format.hpp"
+#include "ctl/ctl_format.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "human_size.hpp"
+#include "api/human_size.hpp"
 #include "prometheus_exposition.hpp"
 #include "text_lines.hpp"
 
@@ -66,7 +66,7 @@ CtlSnapshot fleet() {
   return s;
 }
 
-// ---- child_in_trouble ----
+// ---- in_trouble (api/child_properties.hpp) ----
 
 struct TroubleCase {
   const char* what;
@@ -77,7 +77,7 @@ struct TroubleCase {
 class ChildInTrouble : public testing::TestWithParam<TroubleCase> {};
 
 TEST_P(ChildInTrouble, FailedOrRunningUnlockedWhenItMustBeLocked) {
-  EXPECT_EQ(child_in_trouble(GetParam().child), GetParam().trouble) << GetParam().what;
+  EXPECT_EQ(in_trouble(GetParam().child), GetParam().trouble) << GetParam().what;
 }
 
 CtlChild must_lock(CtlChild c) {
@@ -110,14 +110,14 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(ChildInTroubleSwap, RunningLockedButPartlySwappedWhenItMustBeLockedIsTrouble) {
   CtlChild c = locked(child("swap0", "running", 10), 8 * kMiB);
   c.swapped_bytes = 64 * 1024;
-  EXPECT_TRUE(child_in_trouble(c));
+  EXPECT_TRUE(in_trouble(c));
   CtlSnapshot s;
   s.children = {c};
   const Exposition e = parse_exposition(format_metrics(s));
   EXPECT_EQ(e.value("mlock_supervisor_child_in_trouble", {{"child", "swap0"}}), 1);
   // A child that need not be locked may swap.
   c.must_be_locked = false;
-  EXPECT_FALSE(child_in_trouble(c));
+  EXPECT_FALSE(in_trouble(c));
 }
 
 // ---- format_status ----
@@ -214,7 +214,7 @@ TEST(FormatJson, ParsesBackToEveryField) {
     EXPECT_EQ(j["last_failure"], c.last_failure);
     EXPECT_EQ(j["lock_report"], c.lock_report);
     EXPECT_EQ(j["command"].get<std::vector<std::string>>(), c.command);
-    EXPECT_EQ(j["in_trouble"], child_in_trouble(c));
+    EXPECT_EQ(j["in_trouble"], in_trouble(c));
     EXPECT_EQ(j.size(), 15u);
   }
   EXPECT_EQ(doc["children"][2]["last_exit_status"], -9);
@@ -277,7 +277,7 @@ TEST(FormatMetrics, IsValidExpositionFormatWithEveryFigure) {
     const std::map<std::string, std::string> l = {{"child", c.name}};
     EXPECT_EQ(e.value("mlock_supervisor_child_locked", l), c.is_locked);
     EXPECT_EQ(e.value("mlock_supervisor_child_must_be_locked", l), c.must_be_locked);
-    EXPECT_EQ(e.value("mlock_supervisor_child_in_trouble", l), child_in_trouble(c));
+    EXPECT_EQ(e.value("mlock_supervisor_child_in_trouble", l), in_trouble(c));
     EXPECT_EQ(e.value("mlock_supervisor_child_locked_bytes", l), c.locked_bytes);
     EXPECT_EQ(e.value("mlock_supervisor_child_swapped_bytes", l), c.swapped_bytes);
     EXPECT_EQ(e.value("mlock_supervisor_child_resident_bytes", l), c.resident_bytes);

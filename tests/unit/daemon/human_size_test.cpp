@@ -1,5 +1,5 @@
 // human_size: byte counts as STATUS= and the logs show them.
-#include "human_size.hpp"
+#include "api/human_size.hpp"
 
 #include <gtest/gtest.h>
 

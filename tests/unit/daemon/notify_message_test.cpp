@@ -1,5 +1,5 @@
 // parse_notify_message: what a child's datagram means, and which datagrams are refused.
-#include "notify_message.hpp"
+#include "core/notify_message.hpp"
 
 #include <gtest/gtest.h>
 
@@ -44,10 +44,10 @@ TEST(ParseNotifyMessage, ReadsTheLibrarysLockReport) {
   const NotifyMessage m =
       parsed("X_DUENDE_MLOCK=locked\nX_DUENDE_MLOCK_BYTES=5832704\nX_DUENDE_MLOCK_ERRNO=0\n");
   ASSERT_TRUE(m.lock.has_value());
-  EXPECT_EQ(m.lock->state, LockReport::State::Locked);
-  EXPECT_EQ(m.lock->bytes, 5832704u);
-  EXPECT_EQ(m.lock->error_number, 0);
-  EXPECT_EQ(m.lock->to_string(), "locked (5696 KiB)");
+  EXPECT_EQ(m.lock->kind(), mlock::MlockStatus::Kind::Locked);
+  EXPECT_EQ(m.lock->bytes_locked(), 5832704u);
+  EXPECT_EQ(m.lock->failure_errno(), 0);
+  EXPECT_EQ(lock_report_text(*m.lock), "locked (5696 KiB)");
   EXPECT_FALSE(m.ready);  // a lock report is not READY=1
 }
 
@@ -55,14 +55,14 @@ TEST(ParseNotifyMessage, ReadsFailedAndUnsupportedReports) {
   const NotifyMessage failed =
       parsed("X_DUENDE_MLOCK=failed\nX_DUENDE_MLOCK_BYTES=0\nX_DUENDE_MLOCK_ERRNO=1");
   ASSERT_TRUE(failed.lock.has_value());
-  EXPECT_EQ(failed.lock->state, LockReport::State::Failed);
-  EXPECT_EQ(failed.lock->error_number, EPERM);
-  EXPECT_EQ(failed.lock->to_string(), "failed: Operation not permitted");
+  EXPECT_EQ(failed.lock->kind(), mlock::MlockStatus::Kind::Failed);
+  EXPECT_EQ(failed.lock->failure_errno(), EPERM);
+  EXPECT_EQ(lock_report_text(*failed.lock), "failed: Operation not permitted");
 
   const NotifyMessage unsupported = parsed("X_DUENDE_MLOCK=unsupported");
   ASSERT_TRUE(unsupported.lock.has_value());
-  EXPECT_EQ(unsupported.lock->state, LockReport::State::Unsupported);
-  EXPECT_EQ(unsupported.lock->to_string(), "unsupported");
+  EXPECT_EQ(unsupported.lock->kind(), mlock::MlockStatus::Kind::Unsupported);
+  EXPECT_EQ(lock_report_text(*unsupported.lock), "unsupported");
 }
 
 TEST(ParseNotifyMessage, LockFiguresWithoutTheStateAreNoReport) {
@@ -75,7 +75,7 @@ TEST(ParseNotifyMessage, CombinesReadyStatusAndReportInOneDatagram) {
   EXPECT_TRUE(m.ready);
   EXPECT_EQ(m.status, "up");
   ASSERT_TRUE(m.lock.has_value());
-  EXPECT_EQ(m.lock->bytes, 4096u);
+  EXPECT_EQ(m.lock->bytes_locked(), 4096u);
 }
 
 TEST(ParseNotifyMessage, IgnoresUnknownKeysAndEmptyLines) {
@@ -136,7 +136,7 @@ TEST(ParseNotifyMessage, AcceptsTheLargestByteCount) {
   const NotifyMessage m =
       parsed("X_DUENDE_MLOCK=locked\nX_DUENDE_MLOCK_BYTES=18446744073709551615");
   ASSERT_TRUE(m.lock.has_value());
-  EXPECT_EQ(m.lock->bytes, 18446744073709551615u);
+  EXPECT_EQ(m.lock->bytes_locked(), 18446744073709551615u);
 }
 
 }  // namespace

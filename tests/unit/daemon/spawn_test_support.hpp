@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "forked_child.hpp"
+#include "os/spawn.hpp"
 #include "privilege.hpp"
 #include "proc_peek.hpp"
-#include "spawn.hpp"
 
 namespace duende::supervisor::spawn_test {
 

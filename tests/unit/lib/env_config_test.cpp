@@ -1,20 +1,39 @@
-#include "env_config.hpp"
-
+// The DUENDE_MLOCK_* environment: lock_environment() and config_from_environment().
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "duende/mlock.hpp"
+#include "forked_child.hpp"
 #include "param_name.hpp"
 
-namespace duende::mlock::internal {
+namespace duende::mlock {
 namespace {
+
+using Environment = std::vector<std::pair<std::string, std::string>>;
 
 Result<MlockConfig, std::string> from(const std::map<std::string, std::string>& env) {
   return config_from_environment([&env](const char* name) -> const char* {
     const auto it = env.find(name);
     return it == env.end() ? nullptr : it->second.c_str();
   });
+}
+
+// Config number `bits` of the 64: bit 0 current, 1 future, 2 onfault, 3 required,
+// 4 io_flusher, 5 retain_heap.
+MlockConfig config_of(unsigned bits) {
+  return MlockConfig::builder()
+      .current(bits & 1)
+      .future(bits & 2)
+      .onfault(bits & 4)
+      .required(bits & 8)
+      .io_flusher(bits & 16)
+      .retain_heap(bits & 32)
+      .build();
 }
 
 TEST(ConfigFromEnvironment, UnsetMeansDefaults) {
@@ -45,6 +64,28 @@ TEST(ConfigFromEnvironment, ReadsEveryVariable) {
   EXPECT_TRUE(c->retain_heap());
 }
 
+TEST(ConfigFromEnvironment, WithoutLookupReadsTheProcessEnvironment) {
+  test::ForkedChild child([] {
+    for (const auto& entry : lock_environment(MlockConfig())) unsetenv(entry.first.c_str());
+    setenv("DUENDE_MLOCK_REQUIRED", "0", 1);
+    setenv("DUENDE_MLOCK_ONFAULT", "1", 1);
+    const auto c = config_from_environment();
+    if (!c) return c.error();
+    return std::string(c->required() ? "required" : "optional") +
+           (c->onfault() ? " onfault" : " populate");
+  });
+  EXPECT_EQ(child.message(), "optional onfault");
+}
+
+TEST(ConfigFromEnvironment, WithoutLookupReportsInvalidValues) {
+  test::ForkedChild child([] {
+    setenv("DUENDE_MLOCK_CURRENT", "yes", 1);
+    const auto c = config_from_environment();
+    return c ? std::string("accepted") : c.error();
+  });
+  EXPECT_EQ(child.message(), "DUENDE_MLOCK_CURRENT=\"yes\" is invalid: use 1 or 0");
+}
+
 class ConfigFromEnvironmentRejects : public testing::TestWithParam<const char*> {};
 
 TEST_P(ConfigFromEnvironmentRejects, AnythingButOneOrZero) {
@@ -58,5 +99,58 @@ INSTANTIATE_TEST_SUITE_P(Table, ConfigFromEnvironmentRejects,
                          testing::Values("yes", "2", "true", " 1", "10", "-1", "on"),
                          test::StringParamName());
 
+TEST(LockEnvironment, ListsReportThenEveryFlagInOrder) {
+  const MlockConfig c =
+      MlockConfig::builder().current(true).future(false).onfault(true).required(false).build();
+  EXPECT_EQ(lock_environment(c), (Environment{{"DUENDE_MLOCK_REPORT", "1"},
+                                              {"DUENDE_MLOCK_CURRENT", "1"},
+                                              {"DUENDE_MLOCK_FUTURE", "0"},
+                                              {"DUENDE_MLOCK_ONFAULT", "1"},
+                                              {"DUENDE_MLOCK_REQUIRED", "0"},
+                                              {"DUENDE_MLOCK_IO_FLUSHER", "0"},
+                                              {"DUENDE_MLOCK_RETAIN_HEAP", "0"}}));
+}
+
+TEST(LockEnvironment, WithoutReportOmitsOnlyTheReportVariable) {
+  const MlockConfig c = MlockConfig::builder().io_flusher(true).retain_heap(true).build();
+  EXPECT_EQ(lock_environment(c, false), (Environment{{"DUENDE_MLOCK_CURRENT", "1"},
+                                                     {"DUENDE_MLOCK_FUTURE", "1"},
+                                                     {"DUENDE_MLOCK_ONFAULT", "0"},
+                                                     {"DUENDE_MLOCK_REQUIRED", "1"},
+                                                     {"DUENDE_MLOCK_IO_FLUSHER", "1"},
+                                                     {"DUENDE_MLOCK_RETAIN_HEAP", "1"}}));
+}
+
+TEST(LockEnvironment, NamesAreThePublicConstants) {
+  const Environment env = lock_environment(MlockConfig());
+  ASSERT_EQ(env.size(), 7u);
+  EXPECT_EQ(env[0].first, kEnvReport);
+  EXPECT_EQ(env[1].first, kEnvCurrent);
+  EXPECT_EQ(env[2].first, kEnvFuture);
+  EXPECT_EQ(env[3].first, kEnvOnfault);
+  EXPECT_EQ(env[4].first, kEnvRequired);
+  EXPECT_EQ(env[5].first, kEnvIoFlusher);
+  EXPECT_EQ(env[6].first, kEnvRetainHeap);
+}
+
+class LockEnvironmentRoundTrip : public testing::TestWithParam<unsigned> {};
+
+TEST_P(LockEnvironmentRoundTrip, ConfigFromEnvironmentGivesTheConfigBack) {
+  const MlockConfig config = config_of(GetParam());
+  // config_of() must use every bit, or the 64 cases would not be 64 distinct configs.
+  ASSERT_EQ(config.current() + 2 * config.future() + 4 * config.onfault() + 8 * config.required() +
+                16 * config.io_flusher() + 32 * config.retain_heap(),
+            static_cast<int>(GetParam()));
+  for (const bool report : {true, false}) {
+    std::map<std::string, std::string> env;
+    for (const auto& [name, value] : lock_environment(config, report)) env[name] = value;
+    const auto back = from(env);
+    ASSERT_TRUE(back) << back.error();
+    EXPECT_EQ(*back, config) << "flags " << GetParam() << ", report " << report;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllFlagCombinations, LockEnvironmentRoundTrip, testing::Range(0u, 64u));
+
 }  // namespace
-}  // namespace duende::mlock::internal
+}  // namespace duende::mlock

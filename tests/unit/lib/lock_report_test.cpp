@@ -1,4 +1,5 @@
-// The lock report datagram, received on a socket the test owns.
+// The lock report datagram: parsed back from its text, and received on a socket the test
+// owns.
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/resource.h>
@@ -6,15 +7,112 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string>
 
 #include "duende/mlock.hpp"
 #include "forked_child.hpp"
+#include "param_name.hpp"
 #include "privilege.hpp"
 
 namespace duende::mlock {
 namespace {
+
+std::optional<MlockStatus> parsed(std::string_view datagram) {
+  const auto r = parse_lock_report(datagram);
+  EXPECT_TRUE(r) << r.error();
+  return r ? *r : std::nullopt;
+}
+
+class ParseLockReportRoundTrip : public testing::TestWithParam<MlockStatus> {};
+
+TEST_P(ParseLockReportRoundTrip, GivesBackWhatFormatLockReportWrote) {
+  EXPECT_EQ(parsed(format_lock_report(GetParam())), GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(Statuses, ParseLockReportRoundTrip,
+                         testing::Values(MlockStatus::locked(0), MlockStatus::locked(4096),
+                                         MlockStatus::locked(UINT64_MAX),
+                                         MlockStatus::failed(EPERM), MlockStatus::failed(ENOMEM),
+                                         MlockStatus::failed(INT_MAX), MlockStatus::unsupported()),
+                         [](const auto& i) {
+                           return test::param_name(i.param.to_string(), i.index);
+                         });
+
+TEST(ParseLockReport, DropsOnfaultDroppedWhichTheReportDoesNotCarry) {
+  EXPECT_EQ(parsed(format_lock_report(MlockStatus::locked(8192, true))), MlockStatus::locked(8192));
+}
+
+TEST(ParseLockReport, IgnoresOtherKeysAndLinesWithoutEquals) {
+  EXPECT_EQ(parsed("READY=1\nSTATUS=x\nX_DUENDE_MLOCK=locked\nX_DUENDE_MLOCK_BYTES=4096\n"),
+            MlockStatus::locked(4096));
+  EXPECT_EQ(parsed("garbage\n\nX_DUENDE_MLOCKX=nonsense\n=\nX_DUENDE_MLOCK=failed\n"
+                   "X_DUENDE_MLOCK_ERRNO=12"),
+            MlockStatus::failed(12));
+}
+
+TEST(ParseLockReport, WithoutStateIsNotAReport) {
+  const auto r = parse_lock_report("READY=1\nSTATUS=serving\nX_DUENDE_MLOCK_BYTES=4096\n");
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ(*r, std::nullopt);
+  const auto empty = parse_lock_report("");
+  ASSERT_TRUE(empty) << empty.error();
+  EXPECT_EQ(*empty, std::nullopt);
+}
+
+TEST(ParseLockReport, MissingNumbersCountAsZero) {
+  EXPECT_EQ(parsed("X_DUENDE_MLOCK=locked"), MlockStatus::locked(0));
+  EXPECT_EQ(parsed("X_DUENDE_MLOCK=failed\n"), MlockStatus::failed(0));
+}
+
+TEST(ParseLockReport, LastLineOfARepeatedKeyCounts) {
+  EXPECT_EQ(parsed("X_DUENDE_MLOCK=failed\nX_DUENDE_MLOCK=locked\nX_DUENDE_MLOCK_BYTES=1\n"
+                   "X_DUENDE_MLOCK_BYTES=2\n"),
+            MlockStatus::locked(2));
+}
+
+struct BadReport {
+  const char* datagram;
+  const char* error;
+};
+
+class ParseLockReportRejects : public testing::TestWithParam<BadReport> {};
+
+TEST_P(ParseLockReportRejects, WithTheFieldsMessage) {
+  const auto r = parse_lock_report(GetParam().datagram);
+  ASSERT_FALSE(r) << "accepted " << GetParam().datagram;
+  EXPECT_EQ(r.error(), GetParam().error);
+}
+
+constexpr const char* kNotANumber = "X_DUENDE_MLOCK_BYTES: not a number";
+constexpr const char* kNotAnErrno = "X_DUENDE_MLOCK_ERRNO: not an errno";
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ParseLockReportRejects,
+    testing::Values(
+        BadReport{"X_DUENDE_MLOCK=", "X_DUENDE_MLOCK: unknown value \"\""},
+        BadReport{"X_DUENDE_MLOCK=Locked", "X_DUENDE_MLOCK: unknown value \"Locked\""},
+        BadReport{"X_DUENDE_MLOCK=locked ", "X_DUENDE_MLOCK: unknown value \"locked \""},
+        BadReport{"X_DUENDE_MLOCK=0123456789abcdefghijklmnopqrstuvwxyz",
+                  "X_DUENDE_MLOCK: unknown value \"0123456789abcdefghijklmnopqrstuv\""},
+        BadReport{"X_DUENDE_MLOCK=locked\nX_DUENDE_MLOCK_BYTES=", kNotANumber},
+        BadReport{"X_DUENDE_MLOCK=locked\nX_DUENDE_MLOCK_BYTES=12k", kNotANumber},
+        BadReport{"X_DUENDE_MLOCK=locked\nX_DUENDE_MLOCK_BYTES=-1", kNotANumber},
+        BadReport{"X_DUENDE_MLOCK=locked\nX_DUENDE_MLOCK_BYTES=+1", kNotANumber},
+        BadReport{"X_DUENDE_MLOCK=locked\nX_DUENDE_MLOCK_BYTES= 1", kNotANumber},
+        BadReport{"X_DUENDE_MLOCK=locked\nX_DUENDE_MLOCK_BYTES=18446744073709551616", kNotANumber},
+        BadReport{"X_DUENDE_MLOCK_BYTES=x\nREADY=1", kNotANumber},
+        BadReport{"X_DUENDE_MLOCK=failed\nX_DUENDE_MLOCK_ERRNO=", kNotAnErrno},
+        BadReport{"X_DUENDE_MLOCK=failed\nX_DUENDE_MLOCK_ERRNO=EPERM", kNotAnErrno},
+        BadReport{"X_DUENDE_MLOCK=failed\nX_DUENDE_MLOCK_ERRNO=-1", kNotAnErrno},
+        BadReport{"X_DUENDE_MLOCK=failed\nX_DUENDE_MLOCK_ERRNO=1.5", kNotAnErrno},
+        BadReport{"X_DUENDE_MLOCK=failed\nX_DUENDE_MLOCK_ERRNO=2147483648", kNotAnErrno},
+        BadReport{"X_DUENDE_MLOCK=locked\nX_DUENDE_MLOCK_ERRNO=x", kNotAnErrno}),
+    [](const auto& i) { return test::param_name(i.param.datagram, i.index); });
 
 // A datagram socket with SO_PASSCRED bound at `path` (a leading '@' means abstract).
 class ReportSocket {

@@ -38,6 +38,24 @@ TEST(MlockConfig, BuilderSetsEachFlag) {
   EXPECT_NE(c, MlockConfig());
 }
 
+TEST(MlockConfig, MustBeLockedWhenALockIsRequestedAndRequired) {
+  EXPECT_TRUE(MlockConfig().must_be_locked());
+  EXPECT_TRUE(MlockConfig::builder().current(false).build().must_be_locked());
+  EXPECT_TRUE(MlockConfig::builder().future(false).build().must_be_locked());
+  EXPECT_FALSE(MlockConfig::builder().required(false).build().must_be_locked());
+  // Required, but nothing to lock: lock_with_config() succeeds without a syscall.
+  EXPECT_FALSE(MlockConfig::builder().current(false).future(false).build().must_be_locked());
+  EXPECT_FALSE(
+      MlockConfig::builder().current(false).future(false).required(false).build().must_be_locked());
+  // The other flags do not matter.
+  EXPECT_TRUE(MlockConfig::builder()
+                  .onfault(true)
+                  .io_flusher(true)
+                  .retain_heap(true)
+                  .build()
+                  .must_be_locked());
+}
+
 TEST(MlockStatus, LockedCarriesBytes) {
   const auto s = MlockStatus::locked(4096);
   EXPECT_TRUE(s.is_locked());

@@ -1,0 +1,27 @@
+// The fixed public names of the D-Bus API (DESIGN.md), shared by the daemon and mlockctl:
+// bus name, object paths, interfaces and error names. Property names live beside their
+// members in child_properties.hpp.
+#pragma once
+
+namespace duende::supervisor {
+
+inline constexpr const char* kBusName = "org.duende.MlockSupervisor1";
+inline constexpr const char* kManagerPath = "/org/duende/MlockSupervisor1";
+inline constexpr const char* kChildPathPrefix = "/org/duende/MlockSupervisor1/child";
+inline constexpr const char* kManagerInterface = "org.duende.MlockSupervisor1.Manager";
+inline constexpr const char* kChildInterface = "org.duende.MlockSupervisor1.Child";
+
+// org.duende.MlockSupervisor1.Error.*: why a request was refused.
+inline constexpr const char* kErrorNoSuchChild = "org.duende.MlockSupervisor1.Error.NoSuchChild";
+inline constexpr const char* kErrorInvalidState = "org.duende.MlockSupervisor1.Error.InvalidState";
+inline constexpr const char* kErrorConfigInvalid =
+    "org.duende.MlockSupervisor1.Error.ConfigInvalid";
+
+// Standard errors the daemon answers with, and mlockctl explains.
+inline constexpr const char* kErrorFailed = "org.freedesktop.DBus.Error.Failed";
+inline constexpr const char* kErrorInvalidArgs = "org.freedesktop.DBus.Error.InvalidArgs";
+inline constexpr const char* kErrorAccessDenied = "org.freedesktop.DBus.Error.AccessDenied";
+inline constexpr const char* kErrorServiceUnknown = "org.freedesktop.DBus.Error.ServiceUnknown";
+inline constexpr const char* kErrorNameHasNoOwner = "org.freedesktop.DBus.Error.NameHasNoOwner";
+
+}  // namespace duende::supervisor

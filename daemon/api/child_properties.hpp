@@ -1,0 +1,89 @@
+// The properties of the Child and Manager interfaces, defined once: the value types, and a
+// table that names each D-Bus property beside the member holding it. The daemon's adaptor
+// fills them from the core and emits PropertiesChanged from changed_properties(); mlockctl
+// reads them back from GetManagedObjects/GetAll through the same table. The XML in dbus/ is
+// the source of truth for the names and types; a unit test holds the tables to it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "api/child_state.hpp"
+
+namespace duende::supervisor {
+
+// One child, as org.duende.MlockSupervisor1.Child shows it.
+struct ChildProperties {
+  std::string name;                   // Name
+  std::string state;                  // State: to_string(ChildState)
+  std::uint32_t pid = 0;              // Pid, 0 when no process
+  bool is_locked = false;             // IsLocked: a process with VmLck > 0
+  std::uint64_t locked_bytes = 0;     // LockedBytes: VmLck
+  std::uint64_t swapped_bytes = 0;    // SwappedBytes: VmSwap
+  std::uint64_t resident_bytes = 0;   // ResidentBytes: VmRSS
+  bool fully_locked = false;          // FullyLocked: the last smaps coverage check passed
+  bool must_be_locked = false;        // MustBeLocked
+  std::string lock_report;            // LockReport: what the child itself reported
+  std::uint32_t restarts = 0;         // Restarts
+  std::int32_t last_exit_status = 0;  // LastExitStatus: code, -N for signal N
+  std::string last_failure;           // LastFailure
+  std::vector<std::string> command;   // Command: its argv
+
+  bool operator==(const ChildProperties&) const = default;
+};
+
+// Calls f(dbus_name, member_pointer) for every property of the Child interface, in the
+// XML's order.
+template <class F>
+void for_each_child_property(F&& f) {
+  f("Name", &ChildProperties::name);
+  f("State", &ChildProperties::state);
+  f("Pid", &ChildProperties::pid);
+  f("IsLocked", &ChildProperties::is_locked);
+  f("LockedBytes", &ChildProperties::locked_bytes);
+  f("SwappedBytes", &ChildProperties::swapped_bytes);
+  f("ResidentBytes", &ChildProperties::resident_bytes);
+  f("FullyLocked", &ChildProperties::fully_locked);
+  f("MustBeLocked", &ChildProperties::must_be_locked);
+  f("LockReport", &ChildProperties::lock_report);
+  f("Restarts", &ChildProperties::restarts);
+  f("LastExitStatus", &ChildProperties::last_exit_status);
+  f("LastFailure", &ChildProperties::last_failure);
+  f("Command", &ChildProperties::command);
+}
+
+// The supervisor, as org.duende.MlockSupervisor1.Manager shows it.
+struct ManagerProperties {
+  std::string version;                   // Version
+  std::string state;                     // State: to_string(ManagerState)
+  bool self_locked = false;              // SelfLocked
+  std::uint64_t self_locked_bytes = 0;   // SelfLockedBytes: the supervisor's own VmLck
+  std::uint32_t child_count = 0;         // ChildCount
+  std::uint32_t locked_child_count = 0;  // LockedChildCount
+  std::uint64_t total_locked_bytes = 0;  // TotalLockedBytes: sum of the children's VmLck
+
+  bool operator==(const ManagerProperties&) const = default;
+};
+
+template <class F>
+void for_each_manager_property(F&& f) {
+  f("Version", &ManagerProperties::version);
+  f("State", &ManagerProperties::state);
+  f("SelfLocked", &ManagerProperties::self_locked);
+  f("SelfLockedBytes", &ManagerProperties::self_locked_bytes);
+  f("ChildCount", &ManagerProperties::child_count);
+  f("LockedChildCount", &ManagerProperties::locked_child_count);
+  f("TotalLockedBytes", &ManagerProperties::total_locked_bytes);
+}
+
+// The D-Bus names of the properties whose values differ between `a` and `b`, in table
+// order: what a PropertiesChanged signal must carry.
+std::vector<std::string> changed_properties(const ChildProperties& a, const ChildProperties& b);
+std::vector<std::string> changed_properties(const ManagerProperties& a, const ManagerProperties& b);
+
+// in_trouble() (child_state.hpp) of a child as shown on the bus; an unknown state counts
+// as not in trouble.
+bool in_trouble(const ChildProperties& child);
+
+}  // namespace duende::supervisor

@@ -1,0 +1,44 @@
+// A child's lifecycle states and the manager's, with their one spelling (as D-Bus shows
+// them and mlockctl reads them), and the one rule for "in trouble".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace duende::supervisor {
+
+// A supervised child's state:
+//   starting  spawned, waiting for readiness (exec | notify | locked)
+//   running   ready
+//   backoff   exited or failed to start; restarting after a delay
+//   stopping  stop signal sent, waiting for the exit (SIGKILL after stop_timeout_sec)
+//   stopped   stopped on request (or not started yet)
+//   failed    gave up: restart policy says no after a failure, or the start limit hit
+//   exited    exited with status 0 and the policy does not restart it
+enum class ChildState { Starting, Running, Backoff, Stopping, Stopped, Failed, Exited };
+
+// "starting", "running", …
+const char* to_string(ChildState state);
+// The inverse of to_string(ChildState); nullopt for anything else.
+std::optional<ChildState> parse_child_state(std::string_view text);
+
+// The manager's state.
+enum class ManagerState { Starting, Running, Degraded, Reloading, Stopping };
+const char* to_string(ManagerState state);
+
+// What decides whether a child is in trouble.
+struct TroubleFacts {
+  ChildState state = ChildState::Stopped;
+  bool must_be_locked = false;
+  std::uint64_t locked_bytes = 0;   // VmLck of its process
+  std::uint64_t swapped_bytes = 0;  // VmSwap of its process
+};
+
+// A child is in trouble when it failed, or must be locked and runs with VmLck 0 or with
+// pages in swap: either is a lost lock, the deadlock this project exists to prevent. The
+// supervisor's STATUS= ("degraded"), the manager's Degraded state, `mlockctl status`'s
+// exit status and the mlock_supervisor_child_in_trouble metric all use this rule.
+bool in_trouble(const TroubleFacts& facts);
+
+}  // namespace duende::supervisor

@@ -1,0 +1,27 @@
+// The mlock-supervisor command line.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "duende/result.hpp"
+
+namespace duende::supervisor {
+
+struct Options {
+  ConfigSources sources;
+  bool check_config = false;
+  bool show_help = false;
+  bool show_version = false;
+  // libduende-mlock-preload.so given to children with "preload": true.
+  std::string preload_path = MLOCK_PRELOAD_INSTALLED;
+};
+
+// Parses argv (without argv[0]). Errors name the offending argument.
+duende::mlock::Result<Options, std::string> parse_options(const std::vector<std::string>& args);
+
+// The --help text.
+std::string help_text();
+
+}  // namespace duende::supervisor

@@ -1,0 +1,220 @@
+#include "bus/bus_objects.hpp"
+
+#include <systemd/sd-bus.h>
+
+#include <cstdlib>
+#include <exception>
+
+#include "duende/mlock.hpp"
+#include "os/log.hpp"
+
+namespace duende::supervisor {
+namespace {
+
+sdbus::Error to_bus_error(const ActionError& e) {
+  switch (e.kind) {
+    case ActionError::Kind::NoSuchChild:
+      return sdbus::Error(kErrorNoSuchChild, e.message);
+    case ActionError::Kind::InvalidState:
+      return sdbus::Error(kErrorInvalidState, e.message);
+    case ActionError::Kind::ConfigInvalid:
+      break;
+  }
+  return sdbus::Error(kErrorConfigInvalid, e.message);
+}
+
+// Runs `body`, letting sdbus::Error through and turning anything else into a D-Bus error:
+// any other exception would break the connection for good in sdbus-c++ 1.2.0.
+template <class F>
+auto guarded(const char* what, F&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const sdbus::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    log_error(std::string("D-Bus ") + what + ": " + e.what());
+    throw sdbus::Error(kErrorFailed, std::string(what) + ": " + e.what());
+  } catch (...) {
+    throw sdbus::Error(kErrorFailed, std::string(what) + ": internal error");
+  }
+}
+
+void check_name(const std::string& name) {
+  if (name.empty()) throw sdbus::Error(kErrorInvalidArgs, "empty child name");
+}
+
+void act(duende::mlock::Result<void, ActionError> result) {
+  if (!result) throw to_bus_error(result.error());
+}
+
+}  // namespace
+
+std::string child_object_path(const std::string& name) {
+  char* path = nullptr;
+  if (sd_bus_path_encode(kChildPathPrefix, name.c_str(), &path) < 0 || !path)
+    throw std::bad_alloc();
+  std::string out(path);
+  std::free(path);
+  return out;
+}
+
+ChildProperties child_properties(const Child& c) {
+  ChildProperties p;
+  p.name = c.name();
+  p.state = to_string(c.state());
+  p.pid = static_cast<std::uint32_t>(c.pid());
+  p.is_locked = c.is_locked();
+  p.locked_bytes = c.memory().locked_bytes;
+  p.swapped_bytes = c.memory().swapped_bytes;
+  p.resident_bytes = c.memory().resident_bytes;
+  p.fully_locked = c.memory().coverage_checked && c.memory().fully_locked;
+  p.must_be_locked = c.must_be_locked();
+  p.lock_report = c.lock_report_text();
+  p.restarts = c.restarts();
+  p.last_exit_status = c.last_exit_status();
+  p.last_failure = c.last_failure();
+  p.command = c.config().exec;
+  return p;
+}
+
+ManagerProperties manager_properties(const Supervisor& s) {
+  ManagerProperties p;
+  p.version = MLOCK_SUPERVISOR_VERSION;
+  p.state = to_string(s.state());
+  p.self_locked_bytes = duende::mlock::locked_bytes();
+  p.self_locked = p.self_locked_bytes > 0;
+  p.child_count = static_cast<std::uint32_t>(s.children().size());
+  const Supervisor::Totals totals = s.totals();
+  p.locked_child_count = static_cast<std::uint32_t>(totals.locked);
+  p.total_locked_bytes = totals.locked_bytes;
+  return p;
+}
+
+// ---- Manager ----
+
+ManagerObject::ManagerObject(sdbus::IConnection& connection, Supervisor& supervisor)
+    : AdaptorInterfaces(connection, kManagerPath),
+      supervisor_(supervisor),
+      published_(manager_properties(supervisor)) {
+  registerAdaptor();
+}
+
+ManagerObject::~ManagerObject() { unregisterAdaptor(); }
+
+void ManagerObject::publish_changes() {
+  ManagerProperties now = manager_properties(supervisor_);
+  const auto names = changed_properties(published_, now);
+  published_ = std::move(now);
+  if (!names.empty()) emitPropertiesChangedSignal(kManagerInterface, names);
+}
+
+void ManagerObject::lock_lost(const Child& child) {
+  emitLockLost(child.name(), child.memory().locked_bytes, child.memory().swapped_bytes);
+}
+
+std::vector<sdbus::Struct<std::string, std::string, uint32_t, bool, uint64_t, uint64_t>>
+ManagerObject::ListChildren() {
+  return guarded("ListChildren", [this] {
+    std::vector<sdbus::Struct<std::string, std::string, uint32_t, bool, uint64_t, uint64_t>> out;
+    for (const auto& [name, child] : supervisor_.children()) {
+      const ChildProperties p = child_properties(*child);
+      out.emplace_back(name, p.state, p.pid, p.is_locked, p.locked_bytes, p.swapped_bytes);
+    }
+    return out;
+  });
+}
+
+sdbus::ObjectPath ManagerObject::GetChild(const std::string& name) {
+  return guarded("GetChild", [&] {
+    check_name(name);
+    if (!supervisor_.find(name))
+      throw sdbus::Error(kErrorNoSuchChild, "no child named \"" + name + "\"");
+    return sdbus::ObjectPath(child_object_path(name));
+  });
+}
+
+void ManagerObject::StartChild(const std::string& name) {
+  guarded("StartChild", [&] { check_name(name), act(supervisor_.start_child(name)); });
+}
+void ManagerObject::StopChild(const std::string& name) {
+  guarded("StopChild", [&] { check_name(name), act(supervisor_.stop_child(name)); });
+}
+void ManagerObject::RestartChild(const std::string& name) {
+  guarded("RestartChild", [&] { check_name(name), act(supervisor_.restart_child(name)); });
+}
+void ManagerObject::Reload() {
+  guarded("Reload", [&] { act(supervisor_.reload()); });
+}
+
+std::string ManagerObject::Version() { return MLOCK_SUPERVISOR_VERSION; }
+std::string ManagerObject::State() { return to_string(supervisor_.state()); }
+bool ManagerObject::SelfLocked() { return duende::mlock::is_locked(); }
+uint64_t ManagerObject::SelfLockedBytes() { return duende::mlock::locked_bytes(); }
+uint32_t ManagerObject::ChildCount() {
+  return static_cast<uint32_t>(supervisor_.children().size());
+}
+uint32_t ManagerObject::LockedChildCount() {
+  return static_cast<uint32_t>(supervisor_.totals().locked);
+}
+uint64_t ManagerObject::TotalLockedBytes() { return supervisor_.totals().locked_bytes; }
+
+// ---- Child ----
+
+ChildObject::ChildObject(sdbus::IConnection& connection, Supervisor& supervisor, const Child& child)
+    : AdaptorInterfaces(connection, child_object_path(child.name())),
+      supervisor_(supervisor),
+      name_(child.name()),
+      published_(child_properties(child)) {
+  registerAdaptor();
+  emitInterfacesAddedSignal({kChildInterface});
+}
+
+ChildObject::~ChildObject() {
+  try {
+    emitInterfacesRemovedSignal({kChildInterface});
+  } catch (const sdbus::Error&) {  // the connection is gone: nobody to tell
+  }
+  unregisterAdaptor();
+}
+
+void ChildObject::publish_changes(const Child& child) {
+  ChildProperties now = child_properties(child);
+  const auto names = changed_properties(published_, now);
+  published_ = std::move(now);
+  if (!names.empty()) emitPropertiesChangedSignal(kChildInterface, names);
+}
+
+ChildProperties ChildObject::current() const {
+  try {
+    const Child* child = supervisor_.find(name_);
+    return child ? child_properties(*child) : published_;
+  } catch (...) {  // out of memory: never let an exception reach sdbus-c++
+    return {};
+  }
+}
+
+void ChildObject::Start() {
+  guarded("Start", [&] { act(supervisor_.start_child(name_)); });
+}
+void ChildObject::Stop() {
+  guarded("Stop", [&] { act(supervisor_.stop_child(name_)); });
+}
+void ChildObject::Restart() {
+  guarded("Restart", [&] { act(supervisor_.restart_child(name_)); });
+}
+std::string ChildObject::Name() { return name_; }
+std::string ChildObject::State() { return current().state; }
+uint32_t ChildObject::Pid() { return current().pid; }
+bool ChildObject::IsLocked() { return current().is_locked; }
+uint64_t ChildObject::LockedBytes() { return current().locked_bytes; }
+uint64_t ChildObject::SwappedBytes() { return current().swapped_bytes; }
+uint64_t ChildObject::ResidentBytes() { return current().resident_bytes; }
+bool ChildObject::FullyLocked() { return current().fully_locked; }
+bool ChildObject::MustBeLocked() { return current().must_be_locked; }
+std::string ChildObject::LockReport() { return current().lock_report; }
+uint32_t ChildObject::Restarts() { return current().restarts; }
+int32_t ChildObject::LastExitStatus() { return current().last_exit_status; }
+std::string ChildObject::LastFailure() { return current().last_failure; }
+std::vector<std::string> ChildObject::Command() { return current().command; }
+
+}  // namespace duende::supervisor

@@ -1,0 +1,96 @@
+// The D-Bus objects: thin translations from the supervisor core to the generated
+// adaptors. PascalCase D-Bus names live only here and in bus_service.*.
+//
+// sdbus-c++ 1.2.0 breaks a connection for good when a handler throws anything but
+// sdbus::Error, so every handler here catches everything and converts it.
+#pragma once
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <string>
+#include <vector>
+
+#include "api/bus_names.hpp"
+#include "api/child_properties.hpp"
+#include "core/supervisor.hpp"
+#include "mlock_supervisor1_adaptor.h"
+
+namespace duende::supervisor {
+
+// The object path of child `name`, escaped as sd_bus_path_encode() does.
+std::string child_object_path(const std::string& name);
+
+// The values the objects show (api/child_properties.hpp), read from the core.
+ChildProperties child_properties(const Child& child);
+ManagerProperties manager_properties(const Supervisor& supervisor);
+
+class ManagerObject final
+    : public sdbus::AdaptorInterfaces<::org::duende::MlockSupervisor1::Manager_adaptor,
+                                      sdbus::ObjectManager_adaptor, sdbus::Properties_adaptor> {
+ public:
+  ManagerObject(sdbus::IConnection& connection, Supervisor& supervisor);
+  ~ManagerObject();
+
+  // Emits PropertiesChanged for what changed since the last call.
+  void publish_changes();
+  void lock_lost(const Child& child);
+
+ private:
+  std::vector<sdbus::Struct<std::string, std::string, uint32_t, bool, uint64_t, uint64_t>>
+  ListChildren() override;
+  sdbus::ObjectPath GetChild(const std::string& name) override;
+  void StartChild(const std::string& name) override;
+  void StopChild(const std::string& name) override;
+  void RestartChild(const std::string& name) override;
+  void Reload() override;
+  std::string Version() override;
+  std::string State() override;
+  bool SelfLocked() override;
+  uint64_t SelfLockedBytes() override;
+  uint32_t ChildCount() override;
+  uint32_t LockedChildCount() override;
+  uint64_t TotalLockedBytes() override;
+
+  Supervisor& supervisor_;
+  ManagerProperties published_;
+};
+
+class ChildObject final
+    : public sdbus::AdaptorInterfaces<::org::duende::MlockSupervisor1::Child_adaptor,
+                                      sdbus::ManagedObject_adaptor, sdbus::Properties_adaptor> {
+ public:
+  // Registers the object and announces it (InterfacesAdded).
+  ChildObject(sdbus::IConnection& connection, Supervisor& supervisor, const Child& child);
+  // Announces the removal (InterfacesRemoved) and unregisters.
+  ~ChildObject();
+
+  void publish_changes(const Child& child);
+
+ private:
+  void Start() override;
+  void Stop() override;
+  void Restart() override;
+  std::string Name() override;
+  std::string State() override;
+  uint32_t Pid() override;
+  bool IsLocked() override;
+  uint64_t LockedBytes() override;
+  uint64_t SwappedBytes() override;
+  uint64_t ResidentBytes() override;
+  bool FullyLocked() override;
+  bool MustBeLocked() override;
+  std::string LockReport() override;
+  uint32_t Restarts() override;
+  int32_t LastExitStatus() override;
+  std::string LastFailure() override;
+  std::vector<std::string> Command() override;
+
+  // The current values, or the last published ones if the child is gone.
+  ChildProperties current() const;
+
+  Supervisor& supervisor_;
+  std::string name_;
+  ChildProperties published_;
+};
+
+}  // namespace duende::supervisor

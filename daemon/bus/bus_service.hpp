@@ -1,0 +1,76 @@
+// The supervisor on the system bus: owns the connection, the manager object and one
+// object per child, and keeps them in step with the core (SupervisorObserver).
+//
+// The bus is never in the way of supervision: the connection joins the one event loop
+// (its fd in epoll, its timeout on a timerfd, its queue drained before every sleep). If
+// the bus is absent at start, or goes away later, the children go on being supervised
+// and the service reconnects with backoff (0.25 s doubling to 30 s), then registers its
+// objects and requests its name again. No call waits for the bus: the name is requested
+// asynchronously, and its reply arrives through the loop like any other message.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/supervisor.hpp"
+#include "os/event_loop.hpp"
+
+namespace sdbus {
+class IConnection;
+class IProxy;
+}  // namespace sdbus
+
+namespace duende::supervisor {
+
+class BusProbe;
+class ManagerObject;
+class ChildObject;
+
+class BusService final : public SupervisorObserver {
+ public:
+  // Tries to connect at once; on failure schedules retries. Registers as the observer.
+  BusService(EventLoop& loop, Supervisor& supervisor);
+  ~BusService();
+
+  // Drains the connection's queue and re-arms the loop for its fd and timeout; call
+  // before every sleep of the loop (sdbus-c++ can queue messages without waking poll).
+  void before_sleep();
+  bool connected() const { return connection_ != nullptr; }
+
+  void child_added(const Child& child) override;
+  void child_removed(const std::string& name) override;
+  void child_changed(const Child& child) override;
+  void lock_lost(const Child& child) override;
+  void manager_changed() override;
+
+ private:
+  void connect();
+  void open_connection();
+  void teardown();
+  void disconnect(const std::string& why);  // teardown(), log why, retry later
+  void schedule_reconnect();
+  void request_name();
+  template <class F>
+  void when_connected(F&& publish);
+
+  EventLoop& loop_;
+  Supervisor& supervisor_;
+  std::unique_ptr<BusProbe> probe_;  // waiting for the bus to answer, before connection_
+  bool probe_ok_ = false;
+  std::string probe_why_;
+  std::unique_ptr<sdbus::IConnection> connection_;
+  std::unique_ptr<sdbus::IProxy> bus_proxy_;  // org.freedesktop.DBus, for RequestName
+  std::unique_ptr<ManagerObject> manager_;
+  std::map<std::string, std::unique_ptr<ChildObject>> children_;
+  int watched_fd_ = -1;
+  std::uint32_t watched_events_ = 0;
+  FdTimer bus_timeout_;  // the connection's own timeout (method-call replies, …)
+  FdTimer reconnect_;
+  double retry_delay_sec_ = 0.25;
+  bool manager_dirty_ = false;  // the manager may have changed: publish in before_sleep()
+  bool broken_ = false;         // an error was seen: disconnect at the next before_sleep()
+  std::string name_failure_;    // why RequestName failed, for the log
+};
+
+}  // namespace duende::supervisor

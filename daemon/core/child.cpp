@@ -1,0 +1,309 @@
+#include "core/child.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "core/child_environment.hpp"
+#include "os/log.hpp"
+
+namespace duende::supervisor {
+namespace {
+
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g s", s);
+  return buf;
+}
+
+}  // namespace
+
+Child::Child(ChildContext context, ChildSpec config)
+    : ctx_(context), config_(std::move(config)), timer_(ctx_.timers, [this] { on_timer(); }) {}
+
+Child::~Child() {
+  if (process_.valid()) ctx_.system.release(process_, true);
+}
+
+void Child::set_state(ChildState state) {
+  if (state_ == state) return;
+  state_ = state;
+  ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
+}
+
+void Child::settle(ChildState state) {
+  timer_.disarm();
+  start_settled_ = true;
+  set_state(state);
+  ctx_.listener.on_child_event(*this, ChildListener::Event::Settled);
+}
+
+void Child::start(bool manual) {
+  if (state_ == ChildState::Starting || state_ == ChildState::Running) return;
+  if (state_ == ChildState::Stopping && is_active()) {
+    start_after_stop_ = true;
+    return;
+  }
+  if (manual) {
+    start_times_.clear();
+    backoff_step_ = 0;
+  }
+  timer_.disarm();
+  if (start_limit_hit()) {
+    last_failure_ = "start limit hit: more than " + std::to_string(config_.start_limit_burst) +
+                    " starts in " + seconds_text(config_.start_limit_interval_sec);
+    log_error(name() + ": " + last_failure_ + "; not restarting until asked");
+    settle(ChildState::Failed);
+    return;
+  }
+  spawn();
+}
+
+bool Child::start_limit_hit() {
+  const auto now = ctx_.system.now();
+  const auto window = seconds(config_.start_limit_interval_sec);
+  while (!start_times_.empty() && now - start_times_.front() > window) start_times_.pop_front();
+  if (start_times_.size() >= config_.start_limit_burst) return true;
+  start_times_.push_back(now);
+  return false;
+}
+
+void Child::spawn() {
+  SpawnRequest req;
+  req.argv = config_.exec;
+  req.env = child_environment(config_, ctx_.notify_socket, ctx_.preload_path,
+                              config_.uid ? ctx_.system.user_home(*config_.uid) : "");
+  req.working_directory = config_.working_directory;
+  req.uid = config_.uid;
+  req.gid = config_.gid;
+  req.supplementary_groups = config_.supplementary_groups;
+  req.oom_score_adj = config_.oom_score_adj;
+  req.ambient_ipc_lock = must_be_locked();
+  // "infinity" matters only to a child without CAP_IPC_LOCK: one that holds it (root, or
+  // ambient) ignores the limit, and raising it needs CAP_SYS_RESOURCE we may not have.
+  const bool holds_ipc_lock = req.ambient_ipc_lock || config_.uid.value_or(::geteuid()) == 0;
+  if (config_.limit_memlock)
+    req.memlock_limit = static_cast<rlim_t>(*config_.limit_memlock);
+  else if (!holds_ipc_lock)
+    req.memlock_limit = RLIM_INFINITY;
+  auto spawned = ctx_.system.spawn(req, name(), [this] { on_process_event(); });
+  report_.reset();
+  lock_failure_.clear();
+  inspect_warned_ = false;
+  memory_ = {};
+  lock_lost_ = false;
+  killed_ = false;
+  if (!spawned) {
+    last_exit_status_ = 127;
+    fail_start(spawned.error().message());
+    return;
+  }
+  process_ = *spawned;
+  log_info(name() + ": started, pid " + std::to_string(process_.pid));
+  set_state(ChildState::Starting);
+  ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);  // pid changed
+  if (config_.ready == Readiness::Exec) {
+    become_ready();
+    return;
+  }
+  timer_.arm(seconds(config_.start_timeout_sec));
+}
+
+void Child::become_ready() {
+  timer_.disarm();
+  ready_since_ = ctx_.system.now();
+  start_settled_ = true;
+  log_info(name() + ": ready" +
+           (report_ ? ", " + duende::supervisor::lock_report_text(*report_) : ""));
+  set_state(ChildState::Running);
+  ctx_.listener.on_child_event(*this, ChildListener::Event::Ready);
+}
+
+void Child::fail_start(const std::string& reason) {
+  last_failure_ = reason;
+  log_error(name() + ": failed to start: " + reason);
+  if (is_active()) {  // still running (a start timeout, a failed lock): end it first
+    failing_start_ = true;
+    killed_ = false;
+    set_state(ChildState::Stopping);
+    send_signal(config_.stop_signal);
+    timer_.arm(seconds(config_.stop_timeout_sec));
+    return;
+  }
+  schedule_restart_or_settle(true);
+}
+
+void Child::schedule_restart_or_settle(bool failure) {
+  const bool restart = config_.restart == RestartPolicy::Always ||
+                       (config_.restart == RestartPolicy::OnFailure && failure);
+  if (next_config_ || start_after_stop_) {  // a reload, an operator or a lost lock
+    if (next_config_) config_ = std::move(*next_config_);
+    next_config_.reset();
+    start_after_stop_ = false;
+    start(!automatic_restart_);  // an automatic restart keeps the start limit counting
+    automatic_restart_ = false;
+    return;
+  }
+  if (!restart) {
+    settle(failure ? ChildState::Failed : ChildState::Exited);
+    return;
+  }
+  // A child that stayed ready for restart_max_sec has earned a fresh backoff.
+  if (ready_since_ != Clock::time_point{} &&
+      ctx_.system.now() - ready_since_ >= seconds(config_.restart_max_sec))
+    backoff_step_ = 0;
+  const double delay =
+      std::min(config_.restart_sec * std::pow(2.0, backoff_step_), config_.restart_max_sec);
+  ++backoff_step_;
+  ++restarts_;
+  start_settled_ = true;
+  log_notice(name() + ": restarting in " + seconds_text(delay) + " (restart " +
+             std::to_string(restarts_) + ")");
+  set_state(ChildState::Backoff);
+  timer_.arm(seconds(delay));
+}
+
+void Child::on_process_event() {
+  const std::optional<ExitStatus> status = ctx_.system.reap(process_);
+  if (status) on_exited(*status);
+}
+
+void Child::close_process() {
+  ctx_.system.release(process_, false);
+  memory_ = {};
+}
+
+void Child::on_exited(ExitStatus status) {
+  const ChildState was = state_;
+  const std::string how = status.killed
+                              ? std::string("killed by signal ") + sigabbrev_np(status.code)
+                              : "exited with status " + std::to_string(status.code);
+  const int exit_status = status.as_int();
+  close_process();
+  last_exit_status_ = exit_status;
+  timer_.disarm();
+  ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
+  if (was == ChildState::Stopping) {
+    if (failing_start_) {  // we ended a start that failed: restart by policy
+      failing_start_ = false;
+      log_info(name() + ": ended (" + how + ")");
+      schedule_restart_or_settle(true);
+      return;
+    }
+    log_info(name() + ": stopped (" + how + ")");
+    if (start_after_stop_ || next_config_)
+      schedule_restart_or_settle(false);
+    else
+      settle(ChildState::Stopped);
+    return;
+  }
+  const bool before_ready = was == ChildState::Starting;
+  std::string reason = how;
+  if (before_ready) reason += " before it was ready";
+  if (!lock_failure_.empty()) reason += " (" + lock_failure_ + ")";
+  log(exit_status == 0 && !before_ready ? LogLevel::Notice : LogLevel::Error,
+      name() + ": " + reason);
+  if (exit_status != 0 || before_ready) last_failure_ = reason;
+  schedule_restart_or_settle(exit_status != 0 || before_ready);
+}
+
+void Child::on_timer() {
+  switch (state_) {
+    case ChildState::Starting:
+      fail_start(
+          config_.ready == Readiness::Notify
+              ? "start timeout: no READY=1 within " + seconds_text(config_.start_timeout_sec)
+              : "start timeout: not locked within " + seconds_text(config_.start_timeout_sec) +
+                    (report_ ? " (reported " + duende::supervisor::lock_report_text(*report_) + ")"
+                             : " (no lock report: is preload on, or does the program "
+                               "link libduende-mlock?)"));
+      break;
+    case ChildState::Backoff:
+      start(false);
+      break;
+    case ChildState::Stopping:
+      if (!killed_) {
+        log_warning(name() + ": did not stop within " + seconds_text(config_.stop_timeout_sec) +
+                    "; sending SIGKILL");
+        killed_ = true;
+        send_signal(SIGKILL);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void Child::send_signal(int signo) {
+  if (!process_.valid()) return;
+  // The whole process group first (the child's own helpers), then the child through its
+  // handle, which cannot hit a recycled pid.
+  int group_error = 0;
+  const int error = ctx_.system.signal(process_, signo, group_error);
+  const std::string pid = std::to_string(process_.pid);
+  if (error != 0)
+    log_warning(
+        name() + ": cannot send " + sigabbrev_np(signo) + " to pid " + pid + ": " +
+        std::strerror(error) +
+        (error == EPERM ? " (the supervisor needs CAP_KILL for another user's child)" : ""));
+  else if (group_error != 0)
+    log_warning(name() + ": cannot signal process group " + pid + ": " +
+                std::strerror(group_error));
+}
+
+void Child::stop() {
+  start_after_stop_ = false;
+  automatic_restart_ = false;
+  next_config_.reset();
+  switch (state_) {
+    case ChildState::Starting:
+    case ChildState::Running:
+      killed_ = false;
+      set_state(ChildState::Stopping);
+      send_signal(config_.stop_signal);
+      timer_.arm(seconds(config_.stop_timeout_sec));
+      break;
+    case ChildState::Backoff:
+      settle(ChildState::Stopped);
+      break;
+    case ChildState::Stopping:
+      failing_start_ = false;  // an operator's stop: no restart after this one
+      break;
+    case ChildState::Failed:
+    case ChildState::Exited:
+      settle(ChildState::Stopped);
+      break;
+    case ChildState::Stopped:
+      break;
+  }
+}
+
+void Child::restart(bool manual) {
+  if (state_ == ChildState::Starting || state_ == ChildState::Running ||
+      state_ == ChildState::Stopping) {
+    stop();
+    start_after_stop_ = true;
+    automatic_restart_ = !manual;
+    if (!manual) ++restarts_;
+    return;
+  }
+  start(manual);
+}
+
+void Child::replace_config(ChildSpec config) {
+  if (!is_active()) {
+    // A child an operator stopped stays stopped; one that failed or is waiting to
+    // restart gets its new definition at once.
+    config_ = std::move(config);
+    if (state_ != ChildState::Stopped) start(true);
+    return;
+  }
+  stop();
+  next_config_ = std::move(config);
+}
+
+}  // namespace duende::supervisor

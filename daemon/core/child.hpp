@@ -1,0 +1,146 @@
+// One supervised child: its process, its lifecycle state machine (states in
+// api/child_state.hpp), what it reported about its lock and what /proc says about it. It
+// reaches the OS only through the System in its context.
+#pragma once
+
+#include <sys/types.h>
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "api/child_state.hpp"
+#include "config/config.hpp"
+#include "core/notify_message.hpp"
+#include "core/timer_queue.hpp"
+#include "duende/mlock.hpp"
+#include "os/system.hpp"
+
+namespace duende::supervisor {
+
+class Child;
+
+// What a child tells its owner. Called from inside the child's own event handling; the
+// owner must not destroy the child from inside a call.
+class ChildListener {
+ public:
+  enum class Event {
+    Changed,   // something observable changed (state, pid, figures, counters)
+    Ready,     // reached readiness (children ordered after it may start)
+    Settled,   // reached stopped, failed or exited: no process, nothing scheduled
+    LockLost,  // must be locked, and /proc shows VmLck == 0 or VmSwap > 0
+  };
+  virtual void on_child_event(Child& child, Event event) = 0;
+
+ protected:
+  ~ChildListener() = default;
+};
+
+// Where children find the supervisor.
+struct ChildContext {
+  System& system;
+  TimerQueue& timers;
+  ChildListener& listener;
+  std::string notify_socket;  // path given to children as NOTIFY_SOCKET
+  std::string preload_path;   // libduende-mlock-preload.so
+};
+
+class Child {
+ public:
+  Child(ChildContext context, ChildSpec config);
+  ~Child();  // kills a still-running process (SIGKILL) and reaps it
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  // Starts the process unless it is already starting, running or stopping. `manual` (an
+  // operator asked) also forgets earlier failures: the start limit and the backoff.
+  void start(bool manual);
+  // Stops the process (stop_signal to its process group, SIGKILL after stop_timeout_sec)
+  // or cancels a pending restart; ends in `stopped`. No restart follows.
+  void stop();
+  // Stops if needed, then starts again. `manual` (an operator asked) forgets earlier
+  // failures as start() does; an automatic restart (a lost lock) counts in restarts() and
+  // toward the start limit.
+  void restart(bool manual = true);
+  // After the current process (if any) stops, use `config` and start again; used by a
+  // reload that changed this child.
+  void replace_config(ChildSpec config);
+
+  // The pid that sent `message` is this child's process.
+  void handle_notify(const NotifyMessage& message);
+  // Reads /proc for the running process; `coverage` adds the costly smaps walk.
+  void refresh_memory(bool coverage);
+
+  const std::string& name() const { return config_.name; }
+  const ChildSpec& config() const { return config_; }
+  ChildState state() const { return state_; }
+  pid_t pid() const { return process_.pid; }
+  bool must_be_locked() const { return config_.mlock.must_be_locked(); }
+  // Has the first start since startup (or since the last reset) concluded: ready, or
+  // failed/exited? Used for the supervisor's own READY=1.
+  bool start_settled() const { return start_settled_; }
+  bool is_active() const { return process_.valid(); }
+
+  // Figures from /proc for the current process (zero when none).
+  const duende::mlock::ProcessMemory& memory() const { return memory_; }
+  bool is_locked() const { return is_active() && memory_.locked_bytes > 0; }
+  bool lock_lost() const { return lock_lost_; }
+  // in_trouble() of api/child_state.hpp, or a lost lock not yet recovered.
+  bool in_trouble() const {
+    return lock_lost_ || supervisor::in_trouble(TroubleFacts{state_, must_be_locked(),
+                                                             is_active() ? memory_.locked_bytes : 0,
+                                                             memory_.swapped_bytes});
+  }
+  // What the child itself reported, "" before any report.
+  std::string lock_report_text() const;
+  unsigned restarts() const { return restarts_; }
+  // Exit code of the last process; -N when killed by signal N; 0 before any exit.
+  int last_exit_status() const { return last_exit_status_; }
+  // Why the child last failed ("exec /x: No such file or directory", "start timeout: no
+  // lock report", "lock: Operation not permitted", "exited with status 3"), "" if none.
+  const std::string& last_failure() const { return last_failure_; }
+
+ private:
+  void spawn();
+  void become_ready();
+  void on_process_event();
+  void on_exited(ExitStatus status);
+  void on_timer();
+  void fail_start(const std::string& reason);
+  void schedule_restart_or_settle(bool failure);
+  bool start_limit_hit();
+  void send_signal(int signo);
+  void set_state(ChildState state);
+  void settle(ChildState state);
+  void check_lock();
+  void check_locked_readiness();
+  void close_process();
+
+  ChildContext ctx_;
+  ChildSpec config_;
+  std::optional<ChildSpec> next_config_;
+  ChildState state_ = ChildState::Stopped;
+  ProcessHandle process_;
+  Timer timer_;  // start timeout, restart backoff or stop timeout, by state
+  bool start_after_stop_ = false;
+  bool automatic_restart_ = false;  // the pending start after stop is not an operator's
+  bool start_settled_ = false;
+  bool killed_ = false;         // SIGKILL already sent for this stop
+  bool failing_start_ = false;  // stopping because the start failed: restart by policy
+
+  std::deque<Clock::time_point> start_times_;
+  unsigned backoff_step_ = 0;
+  Clock::time_point ready_since_{};
+  unsigned restarts_ = 0;
+  int last_exit_status_ = 0;
+  std::string last_failure_;
+
+  std::optional<mlock::MlockStatus> report_;
+  std::string lock_failure_;  // "lock: <strerror>" from a failed report, for exit reasons
+  duende::mlock::ProcessMemory memory_{};
+  bool lock_lost_ = false;
+  bool inspect_warned_ = false;  // a /proc read failure was logged for this process
+};
+
+}  // namespace duende::supervisor

@@ -1,0 +1,368 @@
+#include "core/supervisor.hpp"
+
+#include <algorithm>
+
+#include "api/human_size.hpp"
+
+namespace duende::supervisor {
+
+using duende::mlock::Unexpected;
+
+Supervisor::Supervisor(System& system, Config config, Loader loader, std::string notify_socket,
+                       std::string preload_path)
+    : system_(system),
+      timers_(system),
+      config_(std::move(config)),
+      loader_(std::move(loader)),
+      notify_socket_(std::move(notify_socket)),
+      preload_path_(std::move(preload_path)),
+      systemd_(system, timers_),
+      monitor_(timers_, [this] { on_monitor_tick(); }) {
+  for (const auto& [name, spec] : config_.children)
+    children_.emplace(name, std::make_unique<Child>(context(), spec));
+}
+
+Supervisor::~Supervisor() = default;
+
+ChildContext Supervisor::context() {
+  return ChildContext{system_, timers_, *this, notify_socket_, preload_path_};
+}
+
+const Child* Supervisor::find(const std::string& name) const {
+  const auto it = children_.find(name);
+  return it == children_.end() ? nullptr : it->second.get();
+}
+
+void Supervisor::start() {
+  for (const auto& name : config_.start_order) pending_start_.insert(name);
+  arm_monitor();
+  start_due_children();
+  update_state();
+}
+
+void Supervisor::arm_monitor() {
+  const auto period = seconds(config_.monitor_interval_sec);
+  monitor_.arm(period, period);
+}
+
+// A child may start once no child it is ordered after is still to start or starting.
+// Ordering only, as systemd's After=: a failed dependency does not block it.
+bool Supervisor::may_start(const Child& child) const {
+  for (const auto& dep : child.config().after) {
+    const Child* d = find(dep);
+    if (!d) continue;
+    if (pending_start_.count(dep) || d->state() == ChildState::Starting) return false;
+  }
+  return true;
+}
+
+void Supervisor::start_due_children() {
+  if (shutting_down_) return;
+  bool progress = true;
+  while (progress) {  // starting one can settle it at once (exec failure) and free others
+    progress = false;
+    for (const auto& name : config_.start_order) {
+      if (!pending_start_.count(name)) continue;
+      Child& child = *children_.at(name);
+      if (!may_start(child)) continue;
+      pending_start_.erase(name);
+      child.start(false);
+      progress = true;
+    }
+  }
+}
+
+void Supervisor::on_child_event(Child& child, Event event) {
+  switch (event) {
+    case Event::Changed:
+      if (observer_) observer_->child_changed(child);
+      break;
+    case Event::Ready:
+      start_due_children();
+      break;
+    case Event::Settled:
+      if (shutting_down_)
+        stop_due_children();
+      else
+        start_due_children();
+      if (retiring_.count(child.name())) remove_retired();
+      break;
+    case Event::LockLost:
+      if (observer_) observer_->lock_lost(child);
+      break;
+  }
+  update_state();
+}
+
+void Supervisor::update_state() {
+  if (!ready_sent_ && state_ == ManagerState::Starting && pending_start_.empty() &&
+      std::all_of(children_.begin(), children_.end(),
+                  [](const auto& c) { return c.second->start_settled(); })) {
+    ready_sent_ = true;
+    systemd_.ready();
+  }
+  ManagerState next = state_;
+  if (shutting_down_) {
+    next = ManagerState::Stopping;
+  } else if (state_ != ManagerState::Reloading && ready_sent_) {
+    const bool degraded = std::any_of(children_.begin(), children_.end(),
+                                      [](const auto& c) { return c.second->in_trouble(); });
+    next = degraded ? ManagerState::Degraded : ManagerState::Running;
+  }
+  if (next != state_) {
+    state_ = next;
+    if (observer_) observer_->manager_changed();
+  }
+  systemd_.status(status_line());
+}
+
+Supervisor::Totals Supervisor::totals() const {
+  Totals t;
+  for (const auto& [name, child] : children_) {
+    if (child->state() == ChildState::Running) ++t.running;
+    if (child->is_locked()) ++t.locked;
+    t.locked_bytes += child->memory().locked_bytes;
+  }
+  return t;
+}
+
+std::string Supervisor::status_line() const {
+  if (shutting_down_) return "stopping";
+  std::vector<std::string> problems;
+  for (const auto& [name, child] : children_) {
+    if (child->state() == ChildState::Failed)
+      problems.push_back(name + " failed: " + child->last_failure());
+    else if (child->lock_lost())
+      problems.push_back(name + " lost its lock");
+  }
+  // A failed reload stays in the line until a reload succeeds: the operator must see it.
+  const std::string suffix = reload_failure_.empty() ? "" : "; " + reload_failure_;
+  if (!problems.empty()) {
+    std::string line = "degraded: " + problems.front();
+    if (problems.size() > 1) line += " (+" + std::to_string(problems.size() - 1) + " more)";
+    return line + suffix;
+  }
+  const Totals t = totals();
+  return std::to_string(t.locked) + "/" + std::to_string(children_.size()) + " children locked, " +
+         std::to_string(t.running) + " running, " + human_size(t.locked_bytes) + " pinned" + suffix;
+}
+
+Child* Supervisor::child_by_pid(pid_t pid) {
+  if (pid <= 0) return nullptr;
+  for (auto& [name, child] : children_)
+    if (child->pid() == pid) return child.get();
+  return nullptr;
+}
+
+void Supervisor::on_datagram(const Datagram& d) {
+  Child* child = child_by_pid(d.sender);
+  std::string problem;
+  if (!child)
+    problem = "datagram from pid " + std::to_string(d.sender) + ", not a child";
+  else if (d.truncated)
+    problem = child->name() + ": oversized datagram";
+  if (problem.empty()) {
+    const auto message = parse_notify_message(d.text);
+    if (message) {
+      child->handle_notify(*message);
+      return;
+    }
+    problem = child->name() + ": malformed datagram: " + message.error();
+  }
+  unsigned suppressed = 0;
+  if (stray_log_limit_.allow(system_.now(), suppressed))
+    log_warning("notify socket: ignored " + problem +
+                (suppressed ? " (" + std::to_string(suppressed) + " more suppressed)" : ""));
+}
+
+void Supervisor::on_monitor_tick() {
+  const auto now = system_.now();
+  const bool coverage = now - last_full_check_ >= seconds(config_.full_check_interval_sec);
+  if (coverage) last_full_check_ = now;
+  for (auto& [name, child] : children_) child->refresh_memory(coverage);
+  // Heap freed after a burst (a large D-Bus message, a reload) goes back to the kernel
+  // rather than staying locked under MCL_FUTURE.
+  if (coverage) system_.trim_heap();
+  update_state();
+  if (observer_) observer_->manager_changed();  // our own VmLck moves too
+}
+
+void Supervisor::shutdown() {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  pending_start_.clear();
+  log_notice("stopping " + std::to_string(children_.size()) + " children");
+  systemd_.stopping();
+  update_state();
+  stop_due_children();
+}
+
+// Stops, in reverse `after` order, every child no still-active child is ordered after;
+// reports the end (on_finished) once none is active.
+void Supervisor::stop_due_children() {
+  if (in_stop_pass_) return;  // a child settling inside this pass calls back here
+  in_stop_pass_ = true;
+  bool any_active = false;
+  for (auto& [name, child] : children_) {
+    if (!child->is_active()) {
+      if (child->state() == ChildState::Backoff) child->stop();  // cancel the restart
+      continue;
+    }
+    any_active = true;
+    const bool dependents_gone =
+        std::none_of(children_.begin(), children_.end(), [&name = name](const auto& other) {
+          const auto& after = other.second->config().after;
+          return other.second->is_active() &&
+                 std::find(after.begin(), after.end(), name) != after.end();
+        });
+    if (dependents_gone && child->state() != ChildState::Stopping) child->stop();
+  }
+  in_stop_pass_ = false;
+  if (!any_active && !finished_) {
+    log_notice("all children stopped");
+    finished_ = true;
+    if (on_finished_) on_finished_();
+  }
+}
+
+duende::mlock::Result<void, ActionError> Supervisor::reload() {
+  if (shutting_down_) {
+    log_warning("reload ignored: the supervisor is stopping");
+    return Unexpected(ActionError{ActionError::Kind::InvalidState, "the supervisor is stopping"});
+  }
+  const ManagerState before = state_;
+  state_ = ManagerState::Reloading;
+  if (observer_) observer_->manager_changed();
+  systemd_.reloading();
+  log_notice("reloading configuration");
+  ConfigResult loaded = loader_();
+  if (!loaded) {
+    std::string all;
+    for (const ConfigProblem& p : loaded.error()) {
+      log_error("reload: " + p.to_string());
+      all += (all.empty() ? "" : "\n") + p.to_string();
+    }
+    log_error("reload failed: " + std::to_string(loaded.error().size()) +
+              " problem(s); keeping the running configuration");
+    reload_failure_ = "reload failed: " + std::to_string(loaded.error().size()) +
+                      " problem(s), running configuration kept";
+    state_ = before;
+    if (observer_) observer_->manager_changed();
+    systemd_.ready();
+    update_state();
+    return Unexpected(ActionError{ActionError::Kind::ConfigInvalid, all});
+  }
+  reload_failure_.clear();
+  apply(std::move(*loaded));
+  state_ = before;
+  systemd_.ready();
+  update_state();
+  return {};
+}
+
+void Supervisor::apply(Config next) {
+  // Collected first: stopping a child without a process settles it at once, and a
+  // settled retiring child is erased from children_ (remove_retired()).
+  std::vector<std::string> removed;
+  for (const auto& [name, child] : children_)
+    if (!next.children.count(name) && !retiring_.count(name)) removed.push_back(name);
+  for (const auto& name : removed) {
+    log_notice(name + ": removed from the configuration; stopping");
+    pending_start_.erase(name);
+    retiring_.insert(name);
+    children_.at(name)->stop();
+  }
+  for (auto& [name, child_config] : next.children) {
+    const auto it = children_.find(name);
+    if (it == children_.end()) {
+      log_notice(name + ": added to the configuration");
+      auto& child = children_[name] = std::make_unique<Child>(context(), child_config);
+      pending_start_.insert(name);
+      if (observer_) observer_->child_added(*child);
+    } else if (retiring_.erase(name)) {
+      log_notice(name + ": back in the configuration");
+      it->second->replace_config(child_config);
+    } else if (!(it->second->config() == child_config)) {
+      log_notice(name + ": definition changed; restarting");
+      it->second->replace_config(child_config);
+    }
+  }
+  const bool monitor_changed = next.monitor_interval_sec != config_.monitor_interval_sec;
+  next.start_order.erase(
+      std::remove_if(next.start_order.begin(), next.start_order.end(),
+                     [this](const std::string& n) { return retiring_.count(n); }),
+      next.start_order.end());
+  config_ = std::move(next);
+  if (monitor_changed) arm_monitor();
+  start_due_children();
+  remove_retired();
+}
+
+// Erases retired children whose process is gone. Runs from reload and from settle
+// events, never from inside the child's own call stack (see on_child_event).
+void Supervisor::remove_retired() {
+  for (auto it = retiring_.begin(); it != retiring_.end();) {
+    const auto child = children_.find(*it);
+    if (child != children_.end() && child->second->is_active()) {
+      ++it;
+      continue;
+    }
+    if (child != children_.end()) {
+      graveyard_.push_back(std::move(child->second));
+      children_.erase(child);
+    }
+    if (observer_) observer_->child_removed(*it);
+    it = retiring_.erase(it);
+  }
+}
+
+duende::mlock::Result<Child*, ActionError> Supervisor::lookup(const std::string& name) {
+  const auto it = children_.find(name);
+  if (it == children_.end() || retiring_.count(name))
+    return Unexpected(
+        ActionError{ActionError::Kind::NoSuchChild, "no child named \"" + name + "\""});
+  if (shutting_down_)
+    return Unexpected(ActionError{ActionError::Kind::InvalidState, "the supervisor is stopping"});
+  return it->second.get();
+}
+
+duende::mlock::Result<void, ActionError> Supervisor::start_child(const std::string& name) {
+  auto child = lookup(name);
+  if (!child) return Unexpected(child.error());
+  const ChildState s = (*child)->state();
+  if (s == ChildState::Starting || s == ChildState::Running)
+    return Unexpected(
+        ActionError{ActionError::Kind::InvalidState, name + " is already " + to_string(s)});
+  pending_start_.erase(name);
+  log_notice(name + ": start requested");
+  (*child)->start(true);
+  update_state();
+  return {};
+}
+
+duende::mlock::Result<void, ActionError> Supervisor::stop_child(const std::string& name) {
+  auto child = lookup(name);
+  if (!child) return Unexpected(child.error());
+  const ChildState s = (*child)->state();
+  if (s == ChildState::Stopped)
+    return Unexpected(ActionError{ActionError::Kind::InvalidState, name + " is already stopped"});
+  pending_start_.erase(name);
+  log_notice(name + ": stop requested");
+  (*child)->stop();
+  update_state();
+  return {};
+}
+
+duende::mlock::Result<void, ActionError> Supervisor::restart_child(const std::string& name) {
+  auto child = lookup(name);
+  if (!child) return Unexpected(child.error());
+  pending_start_.erase(name);
+  log_notice(name + ": restart requested");
+  (*child)->restart();
+  update_state();
+  return {};
+}
+
+void Supervisor::collect_garbage() { graveyard_.clear(); }
+
+}  // namespace duende::supervisor

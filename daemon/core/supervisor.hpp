@@ -1,0 +1,135 @@
+// The supervisor core: the set of children, their start and stop ordering, the monitor
+// that verifies locks from /proc, the children's notify socket, reload and shutdown, and
+// what systemd is told. It knows nothing of D-Bus: an observer reads it.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "api/child_state.hpp"
+#include "config/config.hpp"
+#include "core/child.hpp"
+#include "core/systemd_notifier.hpp"
+#include "core/timer_queue.hpp"
+#include "os/log.hpp"
+#include "os/notify_socket.hpp"
+#include "os/system.hpp"
+
+namespace duende::supervisor {
+
+// Told about every observable change; the D-Bus adaptor implements it. Calls come from
+// the event loop, after the change.
+class SupervisorObserver {
+ public:
+  virtual void child_added(const Child& child) = 0;
+  virtual void child_removed(const std::string& name) = 0;
+  virtual void child_changed(const Child& child) = 0;
+  virtual void lock_lost(const Child& child) = 0;
+  virtual void manager_changed() = 0;
+
+ protected:
+  ~SupervisorObserver() = default;
+};
+
+// Why an operator's request was refused.
+struct ActionError {
+  enum class Kind { NoSuchChild, InvalidState, ConfigInvalid };
+  Kind kind;
+  std::string message;
+};
+
+class Supervisor final : public ChildListener {
+ public:
+  using Loader = std::function<ConfigResult()>;
+
+  // `loader` re-reads the configuration on reload. `notify_socket` is the path children
+  // get as NOTIFY_SOCKET (the caller binds it and passes what arrives to on_datagram()).
+  // Every deadline and every process goes through `system`.
+  Supervisor(System& system, Config config, Loader loader, std::string notify_socket,
+             std::string preload_path);
+  ~Supervisor();
+
+  // Starts every child in `after` order. READY=1 goes to systemd once each has become
+  // ready or failed its first start.
+  void start();
+  // Stops every child in reverse `after` order, then calls the on_finished callback.
+  void shutdown();
+  // Called once, when shutdown() has stopped every child.
+  void set_on_finished(std::function<void()> on_finished) { on_finished_ = std::move(on_finished); }
+  bool finished() const { return finished_; }
+
+  // A datagram that arrived on the children's notify socket: acted on when its sender is
+  // the process of a child, else dropped with a rate-limited log line.
+  void on_datagram(const Datagram& datagram);
+  // Re-reads the configuration. Invalid: nothing changes, every problem is logged and
+  // returned. Valid: removed children stop, added ones start, changed ones restart,
+  // unchanged ones are left alone.
+  duende::mlock::Result<void, ActionError> reload();
+
+  duende::mlock::Result<void, ActionError> start_child(const std::string& name);
+  duende::mlock::Result<void, ActionError> stop_child(const std::string& name);
+  duende::mlock::Result<void, ActionError> restart_child(const std::string& name);
+
+  void set_observer(SupervisorObserver* observer) { observer_ = observer; }
+  ManagerState state() const { return state_; }
+  const std::map<std::string, std::unique_ptr<Child>>& children() const { return children_; }
+  const Child* find(const std::string& name) const;
+  const Config& config() const { return config_; }
+  // Children running, children with VmLck > 0, and the sum of their VmLck.
+  struct Totals {
+    std::size_t running = 0;
+    std::size_t locked = 0;
+    std::uint64_t locked_bytes = 0;
+  };
+  Totals totals() const;
+  // The one-line summary sent as STATUS=.
+  std::string status_line() const;
+
+  void on_child_event(Child& child, Event event) override;
+
+  // Destroys children that a reload removed. Call from outside any child callback (the
+  // loop's before-sleep hook): a child cannot be destroyed from inside its own handler.
+  void collect_garbage();
+
+ private:
+  void start_due_children();
+  bool may_start(const Child& child) const;
+  void stop_due_children();
+  void on_monitor_tick();
+  void arm_monitor();
+  void update_state();
+  void remove_retired();
+  void apply(Config next);
+  Child* child_by_pid(pid_t pid);
+  ChildContext context();
+  duende::mlock::Result<Child*, ActionError> lookup(const std::string& name);
+
+  System& system_;
+  TimerQueue timers_;  // first in, last out: every Timer below lives in it
+  Config config_;
+  Loader loader_;
+  std::string notify_socket_;
+  std::string preload_path_;
+  SystemdNotifier systemd_;
+  Timer monitor_;
+  Clock::time_point last_full_check_{};
+  std::map<std::string, std::unique_ptr<Child>> children_;
+  std::set<std::string> pending_start_;            // to start once their `after` children allow
+  std::set<std::string> retiring_;                 // removed by a reload, stopping, then erased
+  std::vector<std::unique_ptr<Child>> graveyard_;  // erased, awaiting collect_garbage()
+  ManagerState state_ = ManagerState::Starting;
+  bool ready_sent_ = false;
+  bool shutting_down_ = false;
+  bool in_stop_pass_ = false;
+  bool finished_ = false;
+  std::function<void()> on_finished_;
+  std::string reload_failure_;  // shown in STATUS= until a reload succeeds
+  SupervisorObserver* observer_ = nullptr;
+  RateLimit stray_log_limit_{std::chrono::seconds(10), 5};
+};
+
+}  // namespace duende::supervisor

@@ -1,0 +1,346 @@
+// mlockctl: the command-line client of mlock-supervisor, over the system bus.
+#include <sdbus-c++/sdbus-c++.h>
+#include <systemd/sd-bus.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/bus_names.hpp"
+#include "api/child_properties.hpp"
+#include "api/exit_codes.hpp"
+#include "ctl/ctl_format.hpp"
+#include "mlock_supervisor1_proxy.h"
+
+namespace {
+
+using duende::supervisor::CtlChild;
+using duende::supervisor::CtlSnapshot;
+
+using duende::supervisor::kBusName;
+using duende::supervisor::kChildInterface;
+using duende::supervisor::kChildPathPrefix;
+using duende::supervisor::kExitFailure;
+using duende::supervisor::kExitUsage;
+using duende::supervisor::kManagerInterface;
+using duende::supervisor::kManagerPath;
+constexpr int kExitTrouble = 3;
+
+constexpr const char* kHelp = R"(Usage: mlockctl [--json] COMMAND [ARG]...
+
+Asks mlock-supervisor, over the system bus (org.duende.MlockSupervisor1), how its
+swap-critical children are doing, and tells it what to do.
+
+Commands:
+  status [NAME]...    a table of the children: name, state, pid, locked?, VmLck, VmSwap,
+                      restarts; then the reason of each failure. Exit status 3 when any
+                      (named) child has failed, or must be locked and runs unlocked
+  list                one "NAME STATE PID" line per child
+  start NAME          start a child (also clears its start limit); root only
+  stop NAME           stop a child; it stays stopped until started; root only
+  restart NAME        stop and start a child; root only
+  reload              re-read the configuration (as SIGHUP); an invalid one changes
+                      nothing and every problem is printed; root only
+  watch               print changes as they happen (PropertiesChanged, children added
+                      and removed, LockLost) until interrupted
+  metrics             Prometheus text exposition format, for node_exporter's textfile
+                      collector, e.g. every minute:
+                        mlockctl metrics > /var/lib/node_exporter/mlock.prom.$$ &&
+                          mv /var/lib/node_exporter/mlock.prom.$$ /var/lib/node_exporter/mlock.prom
+                      Alert on mlock_supervisor_child_in_trouble == 1 or
+                      mlock_supervisor_up == 0. When the daemon is not reachable only
+                      mlock_supervisor_up 0 is printed (exit status 0)
+
+Options:
+  --json              status and list as one JSON document, for scripts
+  -h, --help          print this help and exit
+  --version           print the version and exit
+
+Environment:
+  DBUS_SYSTEM_BUS_ADDRESS   the system bus to use (default: the system's)
+
+Exit status:
+  0 success; 1 the daemon is not running, access denied, no such child, or another
+  error; 64 usage error (EX_USAGE, as mlock-supervisor); 3 (status) a child is in trouble
+)";
+
+// The daemon's manager object, through the proxies generated from the XML.
+class ManagerClient final
+    : public sdbus::ProxyInterfaces<::org::duende::MlockSupervisor1::Manager_proxy,
+                                    sdbus::ObjectManager_proxy, sdbus::Properties_proxy> {
+ public:
+  explicit ManagerClient(sdbus::IConnection& connection)
+      : ProxyInterfaces(connection, kBusName, kManagerPath) {
+    registerProxy();
+  }
+  ~ManagerClient() { unregisterProxy(); }
+  bool watching = false;
+
+ private:
+  void onLockLost(const std::string& name, const uint64_t& locked,
+                  const uint64_t& swapped) override;
+  void onInterfacesAdded(
+      const sdbus::ObjectPath& path,
+      const std::map<std::string, std::map<std::string, sdbus::Variant>>&) override;
+  void onInterfacesRemoved(const sdbus::ObjectPath& path, const std::vector<std::string>&) override;
+  void onPropertiesChanged(const std::string&, const std::map<std::string, sdbus::Variant>&,
+                           const std::vector<std::string>&) override {}  // watch uses a match
+};
+
+std::string child_name(const std::string& path) {
+  char* name = nullptr;
+  if (sd_bus_path_decode(path.c_str(), kChildPathPrefix, &name) <= 0 || !name) return path;
+  std::string out(name);
+  std::free(name);
+  return out;
+}
+
+std::string now_text() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%H:%M:%S", std::localtime(&t));
+  return buf;
+}
+
+std::string variant_text(const sdbus::Variant& v) {
+  if (v.containsValueOfType<std::string>()) return "\"" + v.get<std::string>() + "\"";
+  if (v.containsValueOfType<bool>()) return v.get<bool>() ? "true" : "false";
+  if (v.containsValueOfType<uint32_t>()) return std::to_string(v.get<uint32_t>());
+  if (v.containsValueOfType<int32_t>()) return std::to_string(v.get<int32_t>());
+  if (v.containsValueOfType<uint64_t>()) return std::to_string(v.get<uint64_t>());
+  if (v.containsValueOfType<std::vector<std::string>>()) {
+    std::string out;
+    for (const auto& s : v.get<std::vector<std::string>>()) out += (out.empty() ? "" : " ") + s;
+    return "[" + out + "]";
+  }
+  return "(" + v.peekValueType() + ")";
+}
+
+void ManagerClient::onLockLost(const std::string& name, const uint64_t& locked,
+                               const uint64_t& swapped) {
+  std::printf("%s %s: LOCK LOST (VmLck %llu, VmSwap %llu)\n", now_text().c_str(), name.c_str(),
+              static_cast<unsigned long long>(locked), static_cast<unsigned long long>(swapped));
+  std::fflush(stdout);
+}
+
+void ManagerClient::onInterfacesAdded(
+    const sdbus::ObjectPath& path,
+    const std::map<std::string, std::map<std::string, sdbus::Variant>>&) {
+  std::printf("%s %s: added\n", now_text().c_str(), child_name(path).c_str());
+  std::fflush(stdout);
+}
+
+void ManagerClient::onInterfacesRemoved(const sdbus::ObjectPath& path,
+                                        const std::vector<std::string>&) {
+  std::printf("%s %s: removed\n", now_text().c_str(), child_name(path).c_str());
+  std::fflush(stdout);
+}
+
+template <class T>
+T get_or(const std::map<std::string, sdbus::Variant>& props, const char* key, T fallback) {
+  const auto it = props.find(key);
+  return it != props.end() && it->second.containsValueOfType<T>() ? it->second.get<T>() : fallback;
+}
+
+// The type of the member `T C::*` points to.
+template <class C, class T>
+T member_type(T C::*);
+
+// Reads every property the table names, keeping `fallback`'s value where the bus has
+// none of the expected type.
+template <class Props, class Visit>
+Props read_properties(const std::map<std::string, sdbus::Variant>& bus, Props fallback,
+                      Visit for_each) {
+  for_each([&](const char* name, auto member) {
+    using T = decltype(member_type(member));
+    fallback.*member = get_or<T>(bus, name, fallback.*member);
+  });
+  return fallback;
+}
+
+CtlChild child_from(const std::string& path, const std::map<std::string, sdbus::Variant>& p) {
+  CtlChild fallback;
+  fallback.name = child_name(path);
+  fallback.state = "?";
+  return read_properties(p, fallback,
+                         [](auto&& f) { duende::supervisor::for_each_child_property(f); });
+}
+
+CtlSnapshot read_snapshot(ManagerClient& manager) {
+  CtlSnapshot s;
+  duende::supervisor::ManagerProperties fallback;
+  fallback.version = fallback.state = "?";
+  static_cast<duende::supervisor::ManagerProperties&>(s) =
+      read_properties(manager.GetAll(kManagerInterface), fallback,
+                      [](auto&& f) { duende::supervisor::for_each_manager_property(f); });
+  for (const auto& [path, interfaces] : manager.GetManagedObjects()) {
+    const auto it = interfaces.find(kChildInterface);
+    if (it != interfaces.end()) s.children.push_back(child_from(path, it->second));
+  }
+  std::sort(s.children.begin(), s.children.end(),
+            [](const CtlChild& a, const CtlChild& b) { return a.name < b.name; });
+  return s;
+}
+
+// Turns a D-Bus error into the message an operator needs.
+std::string explain(const sdbus::Error& e) {
+  const std::string& n = e.getName();
+  using namespace duende::supervisor;
+  if (n == kErrorServiceUnknown || n == kErrorNameHasNoOwner)
+    return "mlock-supervisor is not running (nobody owns org.duende.MlockSupervisor1 on the system "
+           "bus; try: systemctl start mlock-supervisor)";
+  if (n == kErrorAccessDenied)
+    return "permission denied: only root may start, stop, restart or reload (try sudo)";
+  if (n == kErrorConfigInvalid)
+    return "the new configuration is invalid; the running one is kept:\n" + e.getMessage();
+  return e.getMessage().empty() ? n : e.getMessage();
+}
+
+int run_watch(sdbus::IConnection& connection, ManagerClient& manager) {
+  auto slot = connection.addMatch(
+      std::string("type='signal',sender='") + kBusName +
+          "',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+          "path_namespace='" +
+          kManagerPath + "'",
+      [](sdbus::Message& msg) {
+        std::string interface;
+        std::map<std::string, sdbus::Variant> changed;
+        msg >> interface >> changed;
+        const std::string who =
+            msg.getPath() == std::string(kManagerPath) ? "supervisor" : child_name(msg.getPath());
+        std::string line;
+        for (const auto& [key, value] : changed) line += " " + key + "=" + variant_text(value);
+        std::printf("%s %s:%s\n", now_text().c_str(), who.c_str(), line.c_str());
+        std::fflush(stdout);
+      });
+  const CtlSnapshot s = read_snapshot(manager);  // also proves the daemon is there
+  std::printf("%s watching %zu children of mlock-supervisor %s (state %s); Ctrl-C to stop\n",
+              now_text().c_str(), s.children.size(), s.version.c_str(), s.state.c_str());
+  std::fflush(stdout);
+  connection.enterEventLoop();
+  return 0;
+}
+
+// Checks the command and its argument count before anything touches the bus, so a usage
+// error is one whatever the state of the machine. Throws std::invalid_argument.
+void check_usage(const std::vector<std::string>& args) {
+  const std::string& cmd = args[0];
+  const auto want_args = [&](std::size_t n) {
+    if (args.size() != n + 1)
+      throw std::invalid_argument(cmd + ": expects " + std::to_string(n) + " argument(s)");
+  };
+  if (cmd == "status") return;  // any number of child names
+  if (cmd == "start" || cmd == "stop" || cmd == "restart") return want_args(1);
+  if (cmd == "list" || cmd == "metrics" || cmd == "watch" || cmd == "reload") return want_args(0);
+  throw std::invalid_argument("unknown command \"" + cmd + "\" (see mlockctl --help)");
+}
+
+int run_command(const std::vector<std::string>& args, bool json) {
+  const std::string& cmd = args[0];
+  std::unique_ptr<sdbus::IConnection> connection;
+  try {
+    connection = sdbus::createSystemBusConnection();
+  } catch (const sdbus::Error& e) {
+    if (cmd == "metrics") {
+      std::fputs(duende::supervisor::format_metrics(std::nullopt).c_str(), stdout);
+      return 0;
+    }
+    throw std::runtime_error("cannot connect to the system bus: " + e.getMessage());
+  }
+  ManagerClient manager(*connection);
+  if (cmd == "status") {
+    CtlSnapshot s = read_snapshot(manager);
+    if (args.size() > 1) {
+      std::vector<CtlChild> picked;
+      for (std::size_t i = 1; i < args.size(); ++i) {
+        const auto it = std::find_if(s.children.begin(), s.children.end(),
+                                     [&](const CtlChild& c) { return c.name == args[i]; });
+        if (it == s.children.end()) throw std::runtime_error("no child named \"" + args[i] + "\"");
+        picked.push_back(*it);
+      }
+      s.children = picked;
+    }
+    std::fputs(
+        (json ? duende::supervisor::format_json(s) : duende::supervisor::format_status(s)).c_str(),
+        stdout);
+    return std::any_of(s.children.begin(), s.children.end(),
+                       [](const CtlChild& c) { return duende::supervisor::in_trouble(c); })
+               ? kExitTrouble
+               : 0;
+  }
+  if (cmd == "list") {
+    const CtlSnapshot s = read_snapshot(manager);
+    std::fputs(
+        (json ? duende::supervisor::format_json(s) : duende::supervisor::format_list(s)).c_str(),
+        stdout);
+    return 0;
+  }
+  if (cmd == "metrics") {
+    std::optional<CtlSnapshot> s;
+    try {
+      s = read_snapshot(manager);
+    } catch (const sdbus::Error& e) {
+      std::fprintf(stderr, "mlockctl: %s\n", explain(e).c_str());
+    }
+    std::fputs(duende::supervisor::format_metrics(s).c_str(), stdout);
+    return 0;
+  }
+  if (cmd == "start" || cmd == "stop" || cmd == "restart") {
+    if (cmd == "start")
+      manager.StartChild(args[1]);
+    else if (cmd == "stop")
+      manager.StopChild(args[1]);
+    else
+      manager.RestartChild(args[1]);
+    return 0;
+  }
+  if (cmd == "reload") {
+    manager.Reload();
+    return 0;
+  }
+  return run_watch(*connection, manager);  // check_usage() left only "watch"
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args;
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      std::fputs(kHelp, stdout);
+      return 0;
+    }
+    if (a == "--version") {
+      std::printf("mlockctl %s\n", MLOCK_SUPERVISOR_VERSION);
+      return 0;
+    }
+    if (a == "--json")
+      json = true;
+    else if (a.rfind("-", 0) == 0) {  // anywhere: child names never start with '-'
+      std::fprintf(stderr, "mlockctl: unknown option %s (see --help)\n", a.c_str());
+      return kExitUsage;
+    } else
+      args.push_back(a);
+  }
+  if (args.empty()) args.push_back("status");
+  try {
+    check_usage(args);
+    return run_command(args, json);
+  } catch (const sdbus::Error& e) {
+    std::fprintf(stderr, "mlockctl: %s\n", explain(e).c_str());
+    return kExitFailure;
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "mlockctl: %s\n", e.what());
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mlockctl: %s\n", e.what());
+    return kExitFailure;
+  }
+}

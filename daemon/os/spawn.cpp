@@ -1,0 +1,252 @@
+// The caller half of spawn_process(): prepares everything the child needs, clones it with
+// CLONE_VM | CLONE_VFORK | CLONE_PIDFD and turns a failure the child recorded into an error.
+//
+// Failure reporting goes through the shared ChildPlan instead of a CLOEXEC pipe: with
+// CLONE_VM the child writes straight into the caller's memory, and CLONE_VFORK resumes the
+// caller only after the child exec'd or exited, so the plan is settled when clone()
+// returns (glibc's posix_spawn does the same). That saves a pipe and its reads per spawn.
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string_view>
+#include <utility>
+
+#include "os/spawn.hpp"
+#include "os/spawn_trampoline.hpp"
+
+namespace duende::supervisor {
+namespace {
+
+using spawn_detail::ChildPlan;
+using spawn_detail::ChildStep;
+
+// The child makes a few system calls on this stack and then execs.
+constexpr std::size_t kChildStackSize = 64 * 1024;
+// waitid()'s P_PIDFD (Linux 5.4), missing from glibc 2.36's idtype_t.
+constexpr idtype_t kIdPidfd = static_cast<idtype_t>(3);
+
+mlock::Unexpected<SpawnError> failure(std::string step, int error_number) {
+  return mlock::Unexpected<SpawnError>(SpawnError{std::move(step), error_number});
+}
+
+// Closes a descriptor this call created, unless it was handed out.
+class OwnedFd {
+ public:
+  explicit OwnedFd(int fd = -1) : fd_(fd) {}
+  OwnedFd(const OwnedFd&) = delete;
+  OwnedFd& operator=(const OwnedFd&) = delete;
+  ~OwnedFd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// The child's stack: mmap'd (locked too, when the caller runs under MCL_FUTURE) and
+// unmapped once clone() returned, which under CLONE_VFORK is after the child left it.
+class ChildStack {
+ public:
+  ChildStack()
+      : base_(mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0)) {}
+  ChildStack(const ChildStack&) = delete;
+  ChildStack& operator=(const ChildStack&) = delete;
+  ~ChildStack() {
+    if (!ok()) return;
+#if defined(__SANITIZE_ADDRESS__)
+    // The child's frames poisoned ASan's (shared) shadow of this stack and it exec'd
+    // without unwinding them; a later mapping at the same address would inherit that.
+    __asan_unpoison_memory_region(base_, kChildStackSize);
+#endif
+    munmap(base_, kChildStackSize);
+  }
+  bool ok() const { return base_ != MAP_FAILED; }
+  void* top() const { return static_cast<char*>(base_) + kChildStackSize; }
+
+ private:
+  void* base_;
+};
+
+std::string memlock_text(rlim_t bytes) {
+  return bytes == RLIM_INFINITY ? "infinity" : std::to_string(bytes);
+}
+
+std::string join_ids(const std::vector<gid_t>& ids) {
+  std::string text;
+  for (const gid_t id : ids) text += (text.empty() ? "" : ",") + std::to_string(id);
+  return text;
+}
+
+// The name of the child's failing step, as SpawnError::step shows it.
+std::string step_name(ChildStep step, const SpawnRequest& request) {
+  switch (step) {
+    case ChildStep::None:
+      break;
+    case ChildStep::ProcessGroup:
+      return "setpgid";
+    case ChildStep::RedirectStdin:
+      return "redirect stdin";
+    case ChildStep::RedirectStdout:
+      return "redirect stdout";
+    case ChildStep::RedirectStderr:
+      return "redirect stderr";
+    case ChildStep::MemlockLimit:
+      return "setrlimit RLIMIT_MEMLOCK " + memlock_text(request.memlock_limit.value_or(0));
+    case ChildStep::OpenOomScoreAdj:
+      return "open /proc/self/oom_score_adj";
+    case ChildStep::OomScoreAdj:
+      return "oom_score_adj " + std::to_string(request.oom_score_adj.value_or(0));
+    case ChildStep::KeepCaps:
+      return "prctl PR_SET_KEEPCAPS";
+    case ChildStep::Groups:
+      return request.supplementary_groups.empty()
+                 ? "setgroups"
+                 : "setgroups " + join_ids(request.supplementary_groups);
+    case ChildStep::Gid:
+      return "setgid " + std::to_string(request.gid.value_or(0));
+    case ChildStep::Uid:
+      return "setuid " + std::to_string(request.uid.value_or(0));
+    case ChildStep::Capabilities:
+      return "capset CAP_IPC_LOCK";
+    case ChildStep::AmbientCapability:
+      return "ambient raise CAP_IPC_LOCK";
+    case ChildStep::WorkingDirectory:
+      return "chdir " + request.working_directory;
+    case ChildStep::Exec:
+      return "exec " + request.argv[0];
+  }
+  return "spawn";
+}
+
+bool has_nul(const std::string& s) { return s.find('\0') != std::string::npos; }
+
+// The request's own mistakes, found before anything is created.
+std::optional<SpawnError> check_request(const SpawnRequest& request) {
+  if (request.argv.empty()) return SpawnError{"exec", EINVAL};
+  const std::string& path = request.argv[0];
+  bool bad = path.empty() || path[0] != '/' || has_nul(request.working_directory);
+  for (const auto& s : request.argv) bad = bad || has_nul(s);
+  for (const auto& s : request.env) bad = bad || has_nul(s);
+  if (bad) return SpawnError{"exec " + path, EINVAL};
+  return std::nullopt;
+}
+
+// A NULL-terminated char* array pointing into `strings`, which must outlive it.
+std::vector<char*> c_array(const std::vector<std::string>& strings) {
+  std::vector<char*> array;
+  array.reserve(strings.size() + 1);
+  for (const auto& s : strings) array.push_back(const_cast<char*>(s.c_str()));
+  array.push_back(nullptr);
+  return array;
+}
+
+// A copy of `fd` numbered >= 3, so the child's dup2() onto 0..2 never meets itself.
+int copy_above_stdio(int fd) { return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3); }
+
+void plan_limits(const SpawnRequest& request, ChildPlan& plan) {
+  if (request.memlock_limit) {
+    plan.set_memlock = true;
+    plan.memlock = {*request.memlock_limit, *request.memlock_limit};
+    rlimit ours{};
+    getrlimit(RLIMIT_MEMLOCK, &ours);  // the child's, too: limits are inherited
+    plan.memlock_warning = "mlock-supervisor: warning: cannot raise RLIMIT_MEMLOCK to " +
+                           memlock_text(*request.memlock_limit) +
+                           ": Operation not permitted (needs CAP_SYS_RESOURCE); using the " +
+                           "hard limit " + memlock_text(ours.rlim_max) + "\n";
+  }
+  if (request.oom_score_adj) {
+    plan.set_oom_score_adj = true;
+    plan.oom_score_adj_text = std::to_string(*request.oom_score_adj);
+    const std::string prefix =
+        "mlock-supervisor: warning: cannot set oom_score_adj " + plan.oom_score_adj_text + ": ";
+    const std::string suffix = " (needs CAP_SYS_RESOURCE)\n";
+    plan.oom_warning_eacces = prefix + std::strerror(EACCES) + suffix;
+    plan.oom_warning_eperm = prefix + std::strerror(EPERM) + suffix;
+  }
+}
+
+void plan_credentials(const SpawnRequest& request, ChildPlan& plan) {
+  plan.set_ids = request.uid.has_value() || request.gid.has_value();
+  plan.groups = request.supplementary_groups.data();
+  plan.group_count = request.supplementary_groups.size();
+  plan.set_gid = request.gid.has_value();
+  plan.gid = request.gid.value_or(0);
+  plan.set_uid = request.uid.has_value();
+  plan.uid = request.uid.value_or(0);
+  plan.ambient_ipc_lock = request.ambient_ipc_lock && plan.set_uid && plan.uid != 0;
+}
+
+// Clones the child with every signal blocked, so that no handler of ours can run in the
+// child while it borrows our memory; the child unblocks after resetting dispositions.
+pid_t clone_child(ChildPlan& plan, void* stack_top, int* pidfd, int* error_number) {
+  sigset_t all, previous;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &previous);
+  const pid_t pid = clone(spawn_detail::run_child, stack_top,
+                          CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &plan, pidfd);
+  *error_number = errno;  // the child shared our errno: read it before anything else
+  sigprocmask(SIG_SETMASK, &previous, nullptr);
+  return pid;
+}
+
+// Reaps a child that failed before exec.
+void reap(int pidfd) {
+  siginfo_t info{};
+  while (waitid(kIdPidfd, static_cast<id_t>(pidfd), &info, WEXITED) != 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+std::string SpawnError::message() const { return step + ": " + std::strerror(error_number); }
+
+mlock::Result<SpawnedProcess, SpawnError> spawn_process(const SpawnRequest& request) {
+  if (auto error = check_request(request)) return mlock::Unexpected<SpawnError>(*error);
+  const OwnedFd dev_null(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (dev_null.get() < 0) return failure("open /dev/null", errno);
+  const OwnedFd out(copy_above_stdio(request.stdout_fd));
+  if (request.stdout_fd >= 0 && out.get() < 0)
+    return failure("dup stdout fd " + std::to_string(request.stdout_fd), errno);
+  const OwnedFd err(copy_above_stdio(request.stderr_fd));
+  if (request.stderr_fd >= 0 && err.get() < 0)
+    return failure("dup stderr fd " + std::to_string(request.stderr_fd), errno);
+
+  const std::vector<char*> argv = c_array(request.argv);
+  const std::vector<char*> envp = c_array(request.env);
+  ChildPlan plan;
+  plan.argv = argv.data();
+  plan.envp = envp.data();
+  plan.working_directory = request.working_directory.c_str();
+  sigemptyset(&plan.empty_mask);
+  plan.stdin_fd = dev_null.get();
+  plan.stdout_fd = out.get();
+  plan.stderr_fd = err.get();
+  plan_limits(request, plan);
+  plan_credentials(request, plan);
+
+  const ChildStack stack;
+  if (!stack.ok()) return failure("mmap child stack", errno);
+  int pidfd = -1;
+  int clone_errno = 0;
+  const pid_t pid = clone_child(plan, stack.top(), &pidfd, &clone_errno);
+  if (pid < 0) return failure("clone", clone_errno);
+  if (plan.failed_step != ChildStep::None) {
+    reap(pidfd);
+    close(pidfd);
+    return failure(step_name(plan.failed_step, request), plan.error_number);
+  }
+  return SpawnedProcess{pid, pidfd};
+}
+
+}  // namespace duende::supervisor

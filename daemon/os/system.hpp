@@ -1,0 +1,89 @@
+// The OS seam: everything the supervisor's core asks of the operating system, behind one
+// small interface the core is given (LevelDB's Env, ninja's DiskInterface). KernelSystem
+// (kernel_system.hpp) implements it over the real kernel; tests implement it by hand
+// (tests/support/fake_system.hpp) with a clock they move themselves, so the core's logic
+// (backoff, start limits, ordering, reload, readiness, lock loss) runs in milliseconds.
+//
+// Everything here is called from the one event-loop thread, and every call returns
+// promptly: none blocks on a child, a pipe or a socket.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "duende/mlock.hpp"
+#include "os/clock.hpp"
+#include "os/spawn.hpp"
+
+namespace duende::supervisor {
+
+// A started process, as the core holds it: its pid and an opaque handle (a pidfd for the
+// kernel) that names this process and no later one with the same pid.
+struct ProcessHandle {
+  pid_t pid = 0;
+  int handle = -1;
+  bool valid() const { return handle >= 0; }
+};
+
+// How a process ended.
+struct ExitStatus {
+  bool killed = false;  // by a signal (`code` is its number), else exited (`code` is its status)
+  int code = 0;
+  // The status as the core keeps it: the exit code, or -N for signal N.
+  int as_int() const { return killed ? -code : code; }
+};
+
+class System {
+ public:
+  virtual ~System() = default;
+
+  // The monotonic clock every deadline of the core is measured on.
+  virtual Clock::time_point now() = 0;
+  // Asks for `on_wakeup` (see set_wakeup_handler) to run at or soon after `when`; replaces
+  // the previous request. Clock::time_point::max() cancels it. The core's TimerQueue keeps
+  // every deadline and asks only for the earliest: one kernel timer for all of them.
+  virtual void wake_at(Clock::time_point when) = 0;
+  virtual void set_wakeup_handler(std::function<void()> on_wakeup) = 0;
+
+  // Starts a process as spawn_process() does (os/spawn.hpp), its stdout and stderr to the
+  // journal under `log_identifier` when journald is there (else inherited). `on_exit` runs
+  // from the loop when the process has ended (then call reap()). Failure: as
+  // spawn_process(), nothing to release.
+  virtual mlock::Result<ProcessHandle, SpawnError> spawn(const SpawnRequest& request,
+                                                         const std::string& log_identifier,
+                                                         std::function<void()> on_exit) = 0;
+  // The exit status of `process` once it has ended (collecting it: a second call after
+  // success returns nullopt); nullopt while it runs. Never blocks.
+  virtual std::optional<ExitStatus> reap(const ProcessHandle& process) = 0;
+  // Sends `signo` to the process's group (its helpers) and to the process itself through
+  // its handle, which cannot reach a recycled pid. Returns 0, or the errno of the direct
+  // signal (ESRCH counts as success: it is already exiting); `group_error` gets the errno
+  // of the group signal (0 when fine).
+  virtual int signal(const ProcessHandle& process, int signo, int& group_error) = 0;
+  // Forgets `process`: no more on_exit calls; the handle is closed. A process still
+  // running is SIGKILLed and reaped first (only a destructor may need this).
+  virtual void release(ProcessHandle& process, bool kill_if_running) = 0;
+
+  // Memory figures of process `pid` from /proc, as duende::mlock::inspect().
+  virtual mlock::Result<mlock::ProcessMemory, mlock::InspectError> inspect(pid_t pid,
+                                                                           bool coverage) = 0;
+  // The home directory of user `uid` from NSS, "" when unknown.
+  virtual std::string user_home(uid_t uid) = 0;
+  // Hands freed heap back to the kernel (malloc_trim): under MCL_FUTURE it stays locked.
+  virtual void trim_heap() = 0;
+
+  // Sends `state` (sd_notify format) to the service manager, never blocking. Returns 0 when
+  // sent or when there is no service manager, else the errno (EAGAIN: its queue is full).
+  virtual int notify_service_manager(std::string_view state) = 0;
+  // The watchdog period the service manager asked for (WATCHDOG_USEC for this pid), or
+  // nullopt when none.
+  virtual std::optional<std::chrono::microseconds> watchdog_period() = 0;
+};
+
+}  // namespace duende::supervisor
