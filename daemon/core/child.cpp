@@ -92,6 +92,7 @@ void Child::spawn() {
     req.memlock_limit = RLIM_INFINITY;
   auto spawned = ctx_.system.spawn(req, name(), [this] { on_process_event(); });
   report_.reset();
+  ready_since_ = {};  // a backoff reset is earned by this process staying ready
   lock_failure_.clear();
   inspect_warned_ = false;
   memory_ = {};

@@ -248,14 +248,14 @@ duende::mlock::Result<void, ActionError> Supervisor::reload() {
                       " problem(s), running configuration kept";
     state_ = before;
     if (observer_) observer_->manager_changed();
-    systemd_.ready();
+    if (ready_sent_) systemd_.ready();  // during start-up, READY=1 waits for the children
     update_state();
     return Unexpected(ActionError{ActionError::Kind::ConfigInvalid, all});
   }
   reload_failure_.clear();
   apply(std::move(*loaded));
   state_ = before;
-  systemd_.ready();
+  if (ready_sent_) systemd_.ready();
   update_state();
   return {};
 }

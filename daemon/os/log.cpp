@@ -4,7 +4,21 @@
 
 namespace duende::supervisor {
 
+namespace {
+LogSink g_sink = nullptr;
+void* g_sink_context = nullptr;
+}  // namespace
+
+void set_log_sink(LogSink sink, void* context) noexcept {
+  g_sink = sink;
+  g_sink_context = context;
+}
+
 void log(LogLevel level, std::string_view message) noexcept {
+  if (g_sink) {
+    g_sink(level, message, g_sink_context);
+    return;
+  }
   char buf[4096];
   std::size_t n = 0;
   buf[n++] = '<';

@@ -19,6 +19,12 @@ inline void log_warning(std::string_view m) noexcept { log(LogLevel::Warning, m)
 inline void log_notice(std::string_view m) noexcept { log(LogLevel::Notice, m); }
 inline void log_info(std::string_view m) noexcept { log(LogLevel::Info, m); }
 
+// Where log() writes instead of stderr, for tests that drive the core in-process: called
+// with the level and the message (before the newline replacement). nullptr restores
+// stderr. Not thread-safe; set it before anything logs.
+using LogSink = void (*)(LogLevel level, std::string_view message, void* context);
+void set_log_sink(LogSink sink, void* context) noexcept;
+
 // Lets through at most `burst` events per `interval`, then counts the suppressed ones:
 // for log lines an outsider can provoke (datagrams on the notify socket).
 class RateLimit {

@@ -11,37 +11,20 @@
 namespace duende::itest {
 namespace {
 
-// The delays announced in "NAME: restarting in X s (restart N)" lines, in order.
-std::vector<double> announced_delays(const Harness& h, const std::string& name) {
-  std::vector<double> delays;
-  for (const auto& line : h.daemon_lines())
-    if (line.rfind("<5>" + name + ": restarting in ", 0) == 0)
-      delays.push_back(number_after(line, ": restarting in ").value_or(-1));
-  return delays;
-}
-
-TEST(SupervisorRestart, CrashingChildRestartsWithGrowingBackoff) {
+// The exact backoff sequence (growth, cap, reset) is the core's logic, tested in-process
+// on a fake clock (tests/unit/core). Here: the real binary restarts a real crashing
+// process, each time as a new process.
+TEST(SupervisorRestart, CrashingChildIsRestartedAsNewProcesses) {
   Harness h;
   Json c = unlocked_child({"--crash"}, "exec");
   c["restart_sec"] = 0.05;
-  c["restart_max_sec"] = 1;
+  c["restart_max_sec"] = 0.2;
   c["start_limit_burst"] = 1000;
   h.config["children"]["crasher"] = c;
   h.start();
-  // 0.05, 0.1, 0.2, 0.4, 0.8, then the cap: 1, 1.
-  ASSERT_TRUE(h.wait_for_log("crasher: restarting in", 7));
-  ASSERT_TRUE(h.wait_for_log("crasher: killed by signal ABRT", 7));
-  const std::vector<double> delays = announced_delays(h, "crasher");
-  ASSERT_GE(delays.size(), 7u);
-  EXPECT_DOUBLE_EQ(delays[0], 0.05);
-  for (std::size_t i = 1; i < 5; ++i)
-    EXPECT_DOUBLE_EQ(delays[i], delays[i - 1] * 2) << "restart " << i + 1;
-  for (std::size_t i = 5; i < delays.size(); ++i)
-    EXPECT_DOUBLE_EQ(delays[i], 1.0) << "restart " << i + 1 << " must be capped";
-
-  // Every restart is a new process.
+  ASSERT_TRUE(h.wait_for_log("crasher: killed by signal ABRT", 4)) << "fewer than 4 crashes";
+  EXPECT_GE(h.count("crasher: restarting in"), 4);
   const std::vector<pid_t> pids = h.child_pids("crasher");
-  ASSERT_GE(pids.size(), 7u);
   for (std::size_t i = 1; i < pids.size(); ++i) EXPECT_NE(pids[i], pids[i - 1]);
   EXPECT_EQ(h.count("start limit hit"), 0);
 }

@@ -1,0 +1,372 @@
+// A hand-written fake of the OS seam (daemon/os/system.hpp) for driving the supervisor's
+// core in-process: a clock the test moves itself, processes that exist only as records,
+// /proc figures the test sets, and every message to the service manager kept for
+// inspection. No process is started, nothing sleeps; a test takes milliseconds.
+//
+// Time moves only in advance() and run_until(). Both fire the wake-up handler at exactly
+// the time the core asked for (wake_at), in order, so timers run at their deadlines.
+//
+// Process deaths caused by the core (a fatal signal) are delivered as the event loop
+// would: not inside signal(), but at the next advance(), run_until() or deliver_pending().
+// Deaths the test causes (exit(), kill_by_signal()) are delivered at once.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "os/system.hpp"
+
+namespace duende::supervisor::test {
+
+class FakeSystem final : public System {
+ public:
+  // Where the fake clock starts: far from Clock's epoch, so "never happened" ({}) and
+  // "now" differ by more than any interval the core uses.
+  static constexpr Clock::time_point kStart = Clock::time_point(std::chrono::hours(24));
+  static constexpr pid_t kFirstPid = 1000;
+
+  // One spawn() call, successful or not.
+  struct SpawnRecord {
+    SpawnRequest request;
+    std::string log_identifier;
+    Clock::time_point at;
+    pid_t pid = 0;  // 0 when the spawn failed
+  };
+  // One signal() call.
+  struct SignalRecord {
+    pid_t pid = 0;
+    int signo = 0;
+    bool operator==(const SignalRecord&) const = default;
+    friend void PrintTo(const SignalRecord& s, std::ostream* os) {
+      *os << "{pid " << s.pid << ", signal " << s.signo << "}";
+    }
+  };
+  // How a process answers a signal other than SIGKILL (SIGKILL always ends it).
+  enum class OnSignal {
+    Dies,     // ends, killed by that signal
+    Ignores,  // keeps running; the test ends it with exit() or kill_by_signal()
+  };
+
+  // ---- the clock ----
+
+  Clock::time_point now() override { return now_; }
+  void wake_at(Clock::time_point when) override {
+    wake_ = when;
+    wake_requests_.push_back(when);
+  }
+  void set_wakeup_handler(std::function<void()> on_wakeup) override {
+    on_wakeup_ = std::move(on_wakeup);
+  }
+
+  // Moves the clock forward by `step`, running on the way, in time order, every requested
+  // wake-up and every scheduled exit that falls within it (each at its exact time; a
+  // wake-up requested for the past runs at the current time), and delivering pending
+  // process deaths after each. Ties: exits before the wake-up. Ends at now() + step.
+  void advance(Clock::duration step) {
+    const Clock::time_point target = now_ + step;
+    deliver_pending();
+    for (;;) {
+      const Clock::time_point next = next_event();
+      if (next > target) break;
+      fire_next_event();
+    }
+    now_ = target;
+  }
+  // Advances event by event until `done()` holds or `max_duration` has passed. Returns
+  // whether `done()` held; on success now() is the time of the event that made it so.
+  bool run_until(const std::function<bool()>& done, Clock::duration max_duration) {
+    const Clock::time_point limit = now_ + max_duration;
+    deliver_pending();
+    while (!done()) {
+      const Clock::time_point next = next_event();
+      if (next > limit) {
+        now_ = limit;
+        return done();
+      }
+      fire_next_event();
+    }
+    return true;
+  }
+  // Runs the on_exit callbacks of processes that died since the last delivery.
+  void deliver_pending() {
+    while (!pending_deaths_.empty()) {
+      const pid_t pid = pending_deaths_.front();
+      pending_deaths_.pop_front();
+      notify_exit(pid);
+    }
+  }
+  // Every wake_at() argument, in order of the calls.
+  const std::vector<Clock::time_point>& wake_requests() const { return wake_requests_; }
+  Clock::time_point requested_wake() const { return wake_; }
+
+  // ---- processes ----
+
+  mlock::Result<ProcessHandle, SpawnError> spawn(const SpawnRequest& request,
+                                                 const std::string& log_identifier,
+                                                 std::function<void()> on_exit) override {
+    SpawnRecord record{request, log_identifier, now_, 0};
+    if (next_spawn_error_) {
+      SpawnError error = std::move(*next_spawn_error_);
+      next_spawn_error_.reset();
+      spawns_.push_back(std::move(record));
+      return mlock::Unexpected(std::move(error));
+    }
+    const ProcessHandle handle{next_pid_++, next_handle_++};
+    record.pid = handle.pid;
+    spawns_.push_back(std::move(record));
+    Process& p = processes_[handle.pid];
+    p.handle = handle.handle;
+    p.name = log_identifier;
+    p.on_exit = std::move(on_exit);
+    p.memory = new_process_memory_;
+    p.on_signal = new_process_on_signal_;
+    if (exit_new_after_) schedule_exit(handle.pid, now_ + *exit_new_after_, exit_new_status_);
+    return handle;
+  }
+  std::optional<ExitStatus> reap(const ProcessHandle& process) override {
+    Process* p = find_handle(process.handle);
+    if (!p || p->running || p->reaped) return std::nullopt;
+    p->reaped = true;
+    return p->status;
+  }
+  int signal(const ProcessHandle& process, int signo, int& group_error) override {
+    group_error = 0;
+    Process* p = find_handle(process.handle);
+    signals_.push_back({process.pid, signo});
+    if (!p || !p->running) return 0;  // already exiting: ESRCH counts as success
+    if (signo == SIGKILL || (p->on_signal == OnSignal::Dies && !p->ignored.count(signo))) {
+      end(process.pid, ExitStatus{true, signo});
+      pending_deaths_.push_back(process.pid);
+    }
+    return 0;
+  }
+  // As the kernel's: the handle is closed and `process` reset to {}.
+  void release(ProcessHandle& process, bool kill_if_running) override {
+    if (!process.valid()) return;
+    ++releases_;
+    if (Process* p = find_handle(process.handle)) {
+      if (p->running && kill_if_running) {
+        end(process.pid, ExitStatus{true, SIGKILL});
+        p->reaped = true;
+      }
+      p->released = true;
+    }
+    process = {};
+  }
+
+  // The test ends process `pid` (exit status or signal) and its on_exit runs at once.
+  void exit(pid_t pid, ExitStatus status) {
+    if (!end(pid, status)) return;
+    notify_exit(pid);
+  }
+  void exit(pid_t pid, int code) { exit(pid, ExitStatus{false, code}); }
+  void kill_by_signal(pid_t pid, int signo) { exit(pid, ExitStatus{true, signo}); }
+  // Process `pid` ends with `status` at time `when` (during advance()).
+  void schedule_exit(pid_t pid, Clock::time_point when, ExitStatus status) {
+    scheduled_exits_.emplace(std::make_pair(when, exit_sequence_++), std::make_pair(pid, status));
+  }
+  // Every process spawned from now on ends with `status` `after` its spawn (zero: as soon
+  // as the current event is done); nullopt: they run until told otherwise.
+  void exit_new_processes_after(std::optional<Clock::duration> after,
+                                ExitStatus status = ExitStatus{false, 1}) {
+    exit_new_after_ = after;
+    exit_new_status_ = status;
+  }
+  // The next spawn() fails with `error` (e.g. {"exec /x", ENOENT}); later ones succeed.
+  void fail_next_spawn(SpawnError error) { next_spawn_error_ = std::move(error); }
+  // How processes spawned from now on answer signals (default: they die).
+  void set_new_process_on_signal(OnSignal on_signal) { new_process_on_signal_ = on_signal; }
+  // Process `pid` survives `signo` (never SIGKILL).
+  void ignore_signal(pid_t pid, int signo) { processes_.at(pid).ignored.insert(signo); }
+
+  bool running(pid_t pid) const {
+    const auto it = processes_.find(pid);
+    return it != processes_.end() && it->second.running;
+  }
+  bool released(pid_t pid) const {
+    const auto it = processes_.find(pid);
+    return it != processes_.end() && it->second.released;
+  }
+  const std::vector<SpawnRecord>& spawns() const { return spawns_; }
+  // The spawns whose log identifier (the child's name) is `name`.
+  std::vector<SpawnRecord> spawns_of(const std::string& name) const {
+    std::vector<SpawnRecord> out;
+    for (const auto& s : spawns_)
+      if (s.log_identifier == name) out.push_back(s);
+    return out;
+  }
+  // The pid of the last successful spawn for `name`, 0 if none.
+  pid_t last_pid(const std::string& name) const {
+    for (auto it = spawns_.rbegin(); it != spawns_.rend(); ++it)
+      if (it->log_identifier == name && it->pid != 0) return it->pid;
+    return 0;
+  }
+  const std::vector<SignalRecord>& signals() const { return signals_; }
+  std::vector<int> signals_to(pid_t pid) const {
+    std::vector<int> out;
+    for (const auto& s : signals_)
+      if (s.pid == pid) out.push_back(s.signo);
+    return out;
+  }
+  unsigned releases() const { return releases_; }
+
+  // ---- /proc ----
+
+  mlock::Result<mlock::ProcessMemory, mlock::InspectError> inspect(pid_t pid,
+                                                                   bool coverage) override {
+    ++inspect_calls_;
+    if (coverage) ++coverage_calls_;
+    const auto it = processes_.find(pid);
+    if (it == processes_.end() || !it->second.running)
+      return mlock::Unexpected(
+          mlock::InspectError{ESRCH, "pid " + std::to_string(pid) + ": no such process"});
+    mlock::ProcessMemory m = it->second.memory;
+    m.pid = pid;
+    if (!coverage) {
+      m.coverage_checked = false;
+      m.fully_locked = false;
+      m.lockable_mappings = 0;
+      m.unlocked_mappings = 0;
+    }
+    return m;
+  }
+  // What inspect() returns for `pid` from now on.
+  void set_memory(pid_t pid, mlock::ProcessMemory memory) { processes_.at(pid).memory = memory; }
+  void set_locked_bytes(pid_t pid, std::uint64_t bytes) {
+    processes_.at(pid).memory.locked_bytes = bytes;
+  }
+  // What inspect() returns for processes spawned from now on (default: all zero).
+  void set_new_process_memory(mlock::ProcessMemory memory) { new_process_memory_ = memory; }
+  unsigned inspect_calls() const { return inspect_calls_; }
+  unsigned coverage_calls() const { return coverage_calls_; }
+
+  // ---- the rest ----
+
+  std::string user_home(uid_t) override { return ""; }
+  void trim_heap() override { ++trim_heap_calls_; }
+  unsigned trim_heap_calls() const { return trim_heap_calls_; }
+
+  int notify_service_manager(std::string_view state) override {
+    service_messages_.emplace_back(state);
+    return notify_error_;
+  }
+  std::optional<std::chrono::microseconds> watchdog_period() override { return watchdog_; }
+  // Every message sent to the service manager, in order.
+  const std::vector<std::string>& service_messages() const { return service_messages_; }
+  // The messages that start with `prefix` ("STATUS=", "READY=1").
+  std::vector<std::string> service_messages_starting(std::string_view prefix) const {
+    std::vector<std::string> out;
+    for (const auto& m : service_messages_)
+      if (std::string_view(m).substr(0, prefix.size()) == prefix) out.push_back(m);
+    return out;
+  }
+  // What notify_service_manager() returns from now on (0: sent).
+  void set_notify_error(int error) { notify_error_ = error; }
+  // Read by the supervisor's constructor: set it before.
+  void set_watchdog_period(std::optional<std::chrono::microseconds> period) { watchdog_ = period; }
+
+ private:
+  struct Process {
+    int handle = -1;
+    std::string name;
+    std::function<void()> on_exit;
+    bool running = true;
+    bool reaped = false;
+    bool released = false;
+    ExitStatus status;
+    mlock::ProcessMemory memory;
+    OnSignal on_signal = OnSignal::Dies;
+    std::set<int> ignored;
+  };
+
+  Process* find_handle(int handle) {
+    for (auto& [pid, p] : processes_)
+      if (p.handle == handle) return &p;
+    return nullptr;
+  }
+  // Marks `pid` ended with `status`; false when it was not running.
+  bool end(pid_t pid, ExitStatus status) {
+    const auto it = processes_.find(pid);
+    if (it == processes_.end() || !it->second.running) return false;
+    it->second.running = false;
+    it->second.status = status;
+    return true;
+  }
+  void notify_exit(pid_t pid) {
+    Process& p = processes_.at(pid);
+    if (p.released || !p.on_exit) return;
+    // A copy: the callback may release the process, which must not destroy the
+    // function while it runs.
+    const std::function<void()> on_exit = p.on_exit;
+    on_exit();
+  }
+  Clock::time_point next_event() const {
+    if (!pending_deaths_.empty()) return now_;
+    Clock::time_point next = wake_ == Clock::time_point::max() ? wake_ : std::max(wake_, now_);
+    if (!scheduled_exits_.empty())
+      next = std::min(next, std::max(scheduled_exits_.begin()->first.first, now_));
+    return next;
+  }
+  // Runs the earliest event (see next_event()) and the deaths it caused.
+  void fire_next_event() {
+    now_ = next_event();
+    if (!pending_deaths_.empty()) {
+      deliver_pending();
+      return;
+    }
+    if (!scheduled_exits_.empty() && scheduled_exits_.begin()->first.first <= now_) {
+      const auto [pid, status] = scheduled_exits_.begin()->second;
+      scheduled_exits_.erase(scheduled_exits_.begin());
+      exit(pid, status);
+    } else {
+      wake_ = Clock::time_point::max();
+      if (on_wakeup_) on_wakeup_();
+    }
+    deliver_pending();
+  }
+
+  Clock::time_point now_ = kStart;
+  Clock::time_point wake_ = Clock::time_point::max();
+  std::vector<Clock::time_point> wake_requests_;
+  std::function<void()> on_wakeup_;
+
+  pid_t next_pid_ = kFirstPid;
+  int next_handle_ = 100;
+  std::map<pid_t, Process> processes_;
+  std::vector<SpawnRecord> spawns_;
+  std::vector<SignalRecord> signals_;
+  std::deque<pid_t> pending_deaths_;
+  std::map<std::pair<Clock::time_point, std::uint64_t>, std::pair<pid_t, ExitStatus>>
+      scheduled_exits_;
+  std::uint64_t exit_sequence_ = 0;
+  std::optional<Clock::duration> exit_new_after_;
+  ExitStatus exit_new_status_{false, 1};
+  std::optional<SpawnError> next_spawn_error_;
+  OnSignal new_process_on_signal_ = OnSignal::Dies;
+  mlock::ProcessMemory new_process_memory_{};
+  unsigned releases_ = 0;
+
+  unsigned inspect_calls_ = 0;
+  unsigned coverage_calls_ = 0;
+  unsigned trim_heap_calls_ = 0;
+  std::vector<std::string> service_messages_;
+  int notify_error_ = 0;
+  std::optional<std::chrono::microseconds> watchdog_;
+};
+
+}  // namespace duende::supervisor::test
