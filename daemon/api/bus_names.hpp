@@ -1,5 +1,5 @@
-// The fixed public names of the D-Bus API (DESIGN.md), shared by the daemon and mlockctl:
-// bus name, object paths, interfaces and error names. Property names live beside their
+// The fixed public names of the D-Bus API (README.md, "D-Bus API"), shared by the daemon and
+// mlockctl: bus name, object paths, interfaces and error names. Property names live beside their
 // members in child_properties.hpp.
 #pragma once
 

@@ -6,7 +6,7 @@
 namespace duende::supervisor {
 namespace {
 
-constexpr std::array<std::pair<ChildState, const char*>, 7> kChildStates{{
+constexpr std::array<std::pair<ChildState, const char*>, 7> kChildStateNames{{
     {ChildState::Starting, "starting"},
     {ChildState::Running, "running"},
     {ChildState::Backoff, "backoff"},
@@ -19,13 +19,13 @@ constexpr std::array<std::pair<ChildState, const char*>, 7> kChildStates{{
 }  // namespace
 
 const char* to_string(ChildState state) {
-  for (const auto& [s, name] : kChildStates)
+  for (const auto& [s, name] : kChildStateNames)
     if (s == state) return name;
   return "unknown";
 }
 
 std::optional<ChildState> parse_child_state(std::string_view text) {
-  for (const auto& [s, name] : kChildStates)
+  for (const auto& [s, name] : kChildStateNames)
     if (text == name) return s;
   return std::nullopt;
 }
@@ -44,6 +44,13 @@ const char* to_string(ManagerState state) {
       return "stopping";
   }
   return "unknown";
+}
+
+std::optional<ManagerState> parse_manager_state(std::string_view text) {
+  for (ManagerState s : {ManagerState::Starting, ManagerState::Running, ManagerState::Degraded,
+                         ManagerState::Reloading, ManagerState::Stopping})
+    if (text == to_string(s)) return s;
+  return std::nullopt;
 }
 
 bool in_trouble(const TroubleFacts& f) {

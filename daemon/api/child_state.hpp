@@ -18,6 +18,11 @@ namespace duende::supervisor {
 //   exited    exited with status 0 and the policy does not restart it
 enum class ChildState { Starting, Running, Backoff, Stopping, Stopped, Failed, Exited };
 
+// Every state, in the order above.
+inline constexpr ChildState kChildStates[] = {
+    ChildState::Starting, ChildState::Running, ChildState::Backoff, ChildState::Stopping,
+    ChildState::Stopped,  ChildState::Failed,  ChildState::Exited};
+
 // "starting", "running", …
 const char* to_string(ChildState state);
 // The inverse of to_string(ChildState); nullopt for anything else.
@@ -26,6 +31,8 @@ std::optional<ChildState> parse_child_state(std::string_view text);
 // The manager's state.
 enum class ManagerState { Starting, Running, Degraded, Reloading, Stopping };
 const char* to_string(ManagerState state);
+// The inverse of to_string(ManagerState); nullopt for anything else.
+std::optional<ManagerState> parse_manager_state(std::string_view text);
 
 // What decides whether a child is in trouble.
 struct TroubleFacts {

@@ -94,12 +94,15 @@ Exit status (from <sysexits.h>):
   71  the operating system refused (EX_OSERR): the supervisor's own required lock (the
       message says how to fix it), or a start-up resource such as the runtime directory,
       the notify socket, epoll or signalfd
+  75  another mlock-supervisor runs on the same runtime directory (EX_TEMPFAIL): one
+      supervisor per directory, held by a lock on RUNTIME_DIRECTORY/lock
   78  invalid configuration (EX_CONFIG); every problem is printed
 
 Files:
   /etc/mlock-supervisor/mlock-supervisor.json
   /etc/mlock-supervisor/conf.d/*.json
   /run/mlock-supervisor/notify
+  /run/mlock-supervisor/lock   held while it runs: one supervisor per runtime directory
 
 See README.md for the configuration reference.
 )";

@@ -21,6 +21,8 @@ int exit_code(RunError::Kind kind) {
     case RunError::Kind::Lock:
     case RunError::Kind::Os:
       return kExitOsErr;
+    case RunError::Kind::AlreadyRunning:
+      return kExitAlreadyRunning;
   }
   return kExitSoftware;
 }

@@ -2,13 +2,8 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
+#include <cstdlib>
 #include <memory>
 #include <system_error>
 
@@ -17,9 +12,11 @@
 #include "core/supervisor.hpp"
 #include "duende/mlock.hpp"
 #include "os/event_loop.hpp"
+#include "os/instance_lock.hpp"
 #include "os/kernel_system.hpp"
 #include "os/log.hpp"
 #include "os/notify_socket.hpp"
+#include "os/process_setup.hpp"
 
 namespace duende::supervisor {
 namespace {
@@ -28,20 +25,15 @@ using mlock::Unexpected;
 
 ConfigSources effective_sources(const Options& options) {
   ConfigSources s = options.sources;
-  s.check_ownership = ::geteuid() == 0;
+  s.check_ownership = process_effective_uid() == 0;
   return s;
 }
 
-Unexpected<RunError> os_error(const std::string& what, int error_number) {
-  return Unexpected(RunError{RunError::Kind::Os, what + ": " + std::strerror(error_number)});
-}
-
-mlock::Result<std::string, RunError> runtime_directory() {
+// $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=; the first of several) or the default.
+std::string runtime_directory() {
   const char* env = std::getenv("RUNTIME_DIRECTORY");  // may list several, ':'-separated
-  std::string dir = env && *env ? std::string(env).substr(0, std::string(env).find(':'))
-                                : "/run/mlock-supervisor";
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return os_error("mkdir " + dir, errno);
-  return dir;
+  return env && *env ? std::string(env).substr(0, std::string(env).find(':'))
+                     : "/run/mlock-supervisor";
 }
 
 // Locks the supervisor itself per self.mlock; a required lock that failed is an error.
@@ -55,18 +47,6 @@ mlock::Result<void, RunError> lock_self(const mlock::MlockConfig& config) {
   else
     log_warning("supervisor not locked: " + status->to_string());
   return {};
-}
-
-// Blocks the signals the loop reads from a signalfd; returns the signalfd.
-mlock::Result<int, RunError> open_signalfd() {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
-  if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return os_error("sigprocmask", errno);
-  signal(SIGPIPE, SIG_IGN);
-  const int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (fd < 0) return os_error("signalfd", errno);
-  return fd;
 }
 
 // Everything run() sets up before the loop, owned in the order it is torn down.
@@ -100,42 +80,48 @@ mlock::Result<void, RunError> run(const Options& options) {
     log_error(summary);
     return Unexpected(RunError{RunError::Kind::Config, summary});
   }
-  if (auto locked = lock_self(config->self_mlock); !locked) {
-    log_error(locked.error().message);
-    return locked;
-  }
   const auto fail = [](RunError e) {
     log_error(e.message);
     return Unexpected(std::move(e));
   };
-  auto dir = runtime_directory();
-  if (!dir) return fail(dir.error());
-  auto notify_socket = NotifySocket::bind(*dir + "/notify");
-  if (!notify_socket)
-    return fail(RunError{RunError::Kind::Os, "notify socket: " + notify_socket.error()});
-  auto sfd = open_signalfd();
-  if (!sfd) return fail(sfd.error());
+  const auto os_failure = [&fail](std::string message) {
+    return fail(RunError{RunError::Kind::Os, std::move(message)});
+  };
+  const std::string dir = runtime_directory();
+  if (auto made = make_directory(dir); !made) return os_failure(made.error());
+  // Before anything that touches what a running supervisor owns (its notify socket).
+  auto instance = InstanceLock::acquire(dir);
+  if (!instance)
+    return fail(
+        RunError{instance.error().held ? RunError::Kind::AlreadyRunning : RunError::Kind::Os,
+                 instance.error().message});
+  if (auto locked = lock_self(config->self_mlock); !locked) return fail(locked.error());
+  auto notify_socket = NotifySocket::bind(dir + "/notify");
+  if (!notify_socket) return os_failure("notify socket: " + notify_socket.error());
+  auto signals = SignalReader::open({SIGCHLD, SIGTERM, SIGINT, SIGHUP});
+  if (!signals) return os_failure(signals.error());
   std::unique_ptr<Daemon> daemon;
-  try {
+  try {  // every start-up refusal of the kernel (EMFILE, ENOMEM, …) ends here
     daemon = std::make_unique<Daemon>();
+    daemon->loop.add(notify_socket->fd(), EPOLLIN, [](std::uint32_t) {});
+    daemon->loop.add(signals->fd(), EPOLLIN, [](std::uint32_t) {});
   } catch (const std::system_error& e) {
-    ::close(*sfd);
-    return fail(RunError{RunError::Kind::Os, e.what()});
+    return os_failure(e.what());
   }
   EventLoop& loop = daemon->loop;
   Supervisor supervisor(
       daemon->system, std::move(*config), [sources] { return load_config(sources); },
       notify_socket->path(), options.preload_path);
   supervisor.set_on_finished([&loop] { loop.quit(0); });
+  // Re-pointed at the supervisor now that it exists (adding a known fd cannot fail).
   loop.add(notify_socket->fd(), EPOLLIN, [&](std::uint32_t) {
     for (const Datagram& d : notify_socket->receive_all()) supervisor.on_datagram(d);
   });
-  loop.add(*sfd, EPOLLIN, [&](std::uint32_t) {
-    signalfd_siginfo info;
-    while (::read(*sfd, &info, sizeof info) == sizeof info) {
-      if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT)
+  loop.add(signals->fd(), EPOLLIN, [&](std::uint32_t) {
+    for (int signo : signals->read_pending()) {
+      if (signo == SIGTERM || signo == SIGINT)
         supervisor.shutdown();
-      else if (info.ssi_signo == SIGHUP)
+      else if (signo == SIGHUP)
         (void)supervisor.reload();
     }
   });
@@ -145,11 +131,10 @@ mlock::Result<void, RunError> run(const Options& options) {
   BusService bus(loop, supervisor);
   loop.run([&] {
     supervisor.collect_garbage();
-    bus.before_sleep();
+    return bus.before_sleep();
   });
-  loop.remove(*sfd);
+  loop.remove(signals->fd());
   loop.remove(notify_socket->fd());
-  ::close(*sfd);
   return {};
 }
 

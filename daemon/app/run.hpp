@@ -14,10 +14,11 @@ namespace duende::supervisor {
 // Why the supervisor could not run.
 struct RunError {
   enum class Kind {
-    Config,  // the configuration is invalid (every problem was logged)
-    Lock,    // self.mlock is required and mlockall() failed (the library's message)
-    Os,      // a start-up resource was refused: runtime directory, notify socket, epoll,
-             // signalfd, timerfd (EMFILE, ENOMEM, EACCES, …)
+    Config,          // the configuration is invalid (every problem was logged)
+    Lock,            // self.mlock is required and mlockall() failed (the library's message)
+    Os,              // a start-up resource was refused: runtime directory, notify socket, epoll,
+                     // signalfd, timerfd (EMFILE, ENOMEM, EACCES, …)
+    AlreadyRunning,  // another supervisor holds the runtime directory's lock
   };
   Kind kind;
   std::string message;  // one line, for the log

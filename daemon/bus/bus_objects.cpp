@@ -73,7 +73,7 @@ ChildProperties child_properties(const Child& c) {
   p.restarts = c.restarts();
   p.last_exit_status = c.last_exit_status();
   p.last_failure = c.last_failure();
-  p.command = c.config().exec;
+  p.command = c.spec().exec;
   return p;
 }
 

@@ -1,5 +1,6 @@
 // The D-Bus objects: thin translations from the supervisor core to the generated
-// adaptors. PascalCase D-Bus names live only here and in bus_service.*.
+// adaptors. The property names and values come from api/child_properties.hpp; the
+// generated adaptors' PascalCase getters are overridden only here.
 //
 // sdbus-c++ 1.2.0 breaks a connection for good when a handler throws anything but
 // sdbus::Error, so every handler here catches everything and converts it.

@@ -100,7 +100,7 @@ void BusService::schedule_reconnect() {
   retry_delay_sec_ = std::min(retry_delay_sec_ * 2, 30.0);
 }
 
-void BusService::before_sleep() {
+bool BusService::before_sleep() {
   if (probe_ && probe_->finished()) {  // destroyed here, outside the probe's own callbacks
     probe_.reset();
     if (probe_ok_)
@@ -108,7 +108,8 @@ void BusService::before_sleep() {
     else
       disconnect(probe_why_);
   }
-  if (!connection_) return;
+  if (!connection_) return false;
+  bool more = false;
   try {
     if (broken_) {
       const std::string why = name_failure_.empty() ? "connection lost" : name_failure_;
@@ -121,7 +122,7 @@ void BusService::before_sleep() {
       manager_dirty_ = false;
       manager_->publish_changes();
     }
-    while (connection_->processPendingRequest()) {
+    for (int n = 0; n < kMessagesPerRound && (more = connection_->processPendingRequest()); ++n) {
     }
     const auto poll_data = connection_->getEventLoopPollData();
     std::uint32_t events = 0;
@@ -142,9 +143,12 @@ void BusService::before_sleep() {
       bus_timeout_.disarm();
   } catch (const sdbus::Error& e) {
     disconnect(e.getName() + ": " + e.getMessage());
+    return false;
   } catch (const std::exception& e) {
     disconnect(e.what());
+    return false;
   }
+  return more;
 }
 
 // Runs `publish` when connected. A failure to send means the connection is unusable:

@@ -33,9 +33,14 @@ class BusService final : public SupervisorObserver {
   BusService(EventLoop& loop, Supervisor& supervisor);
   ~BusService();
 
-  // Drains the connection's queue and re-arms the loop for its fd and timeout; call
-  // before every sleep of the loop (sdbus-c++ can queue messages without waking poll).
-  void before_sleep();
+  // Works through at most kMessagesPerRound of the connection's queued messages and
+  // re-arms the loop for its fd and timeout; call before every sleep of the loop
+  // (sdbus-c++ can queue messages without waking poll). Returns true when messages are
+  // left: the loop must poll its other sources, then call again, without sleeping. Any
+  // client on the system bus may send, so a flood of requests gets one bounded slice per
+  // round and supervision (signals, pidfds, timers) the rest.
+  bool before_sleep();
+  static constexpr int kMessagesPerRound = 16;
   bool connected() const { return connection_ != nullptr; }
 
   void child_added(const Child& child) override;

@@ -1,7 +1,6 @@
 #include "core/child.hpp"
 
 #include <signal.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -22,8 +21,8 @@ std::string seconds_text(double s) {
 
 }  // namespace
 
-Child::Child(ChildContext context, ChildSpec config)
-    : ctx_(context), config_(std::move(config)), timer_(ctx_.timers, [this] { on_timer(); }) {}
+Child::Child(ChildContext context, ChildSpec spec)
+    : ctx_(context), spec_(std::move(spec)), timer_(ctx_.timers, [this] { on_timer(); }) {}
 
 Child::~Child() {
   if (process_.valid()) ctx_.system.release(process_, true);
@@ -54,8 +53,8 @@ void Child::start(bool manual) {
   }
   timer_.disarm();
   if (start_limit_hit()) {
-    last_failure_ = "start limit hit: more than " + std::to_string(config_.start_limit_burst) +
-                    " starts in " + seconds_text(config_.start_limit_interval_sec);
+    last_failure_ = "start limit hit: more than " + std::to_string(spec_.start_limit_burst) +
+                    " starts in " + seconds_text(spec_.start_limit_interval_sec);
     log_error(name() + ": " + last_failure_ + "; not restarting until asked");
     settle(ChildState::Failed);
     return;
@@ -65,29 +64,30 @@ void Child::start(bool manual) {
 
 bool Child::start_limit_hit() {
   const auto now = ctx_.system.now();
-  const auto window = seconds(config_.start_limit_interval_sec);
+  const auto window = seconds(spec_.start_limit_interval_sec);
   while (!start_times_.empty() && now - start_times_.front() > window) start_times_.pop_front();
-  if (start_times_.size() >= config_.start_limit_burst) return true;
+  if (start_times_.size() >= spec_.start_limit_burst) return true;
   start_times_.push_back(now);
   return false;
 }
 
 void Child::spawn() {
   SpawnRequest req;
-  req.argv = config_.exec;
-  req.env = child_environment(config_, ctx_.notify_socket, ctx_.preload_path,
-                              config_.uid ? ctx_.system.user_home(*config_.uid) : "");
-  req.working_directory = config_.working_directory;
-  req.uid = config_.uid;
-  req.gid = config_.gid;
-  req.supplementary_groups = config_.supplementary_groups;
-  req.oom_score_adj = config_.oom_score_adj;
+  req.argv = spec_.exec;
+  req.env = child_environment(spec_, ctx_.notify_socket, ctx_.preload_path,
+                              spec_.uid ? ctx_.system.user_home(*spec_.uid) : "");
+  req.working_directory = spec_.working_directory;
+  req.uid = spec_.uid;
+  req.gid = spec_.gid;
+  req.supplementary_groups = spec_.supplementary_groups;
+  req.oom_score_adj = spec_.oom_score_adj;
   req.ambient_ipc_lock = must_be_locked();
   // "infinity" matters only to a child without CAP_IPC_LOCK: one that holds it (root, or
   // ambient) ignores the limit, and raising it needs CAP_SYS_RESOURCE we may not have.
-  const bool holds_ipc_lock = req.ambient_ipc_lock || config_.uid.value_or(::geteuid()) == 0;
-  if (config_.limit_memlock)
-    req.memlock_limit = static_cast<rlim_t>(*config_.limit_memlock);
+  const bool holds_ipc_lock =
+      req.ambient_ipc_lock || spec_.uid.value_or(ctx_.system.effective_uid()) == 0;
+  if (spec_.limit_memlock)
+    req.memlock_limit = static_cast<rlim_t>(*spec_.limit_memlock);
   else if (!holds_ipc_lock)
     req.memlock_limit = RLIM_INFINITY;
   auto spawned = ctx_.system.spawn(req, name(), [this] { on_process_event(); });
@@ -107,11 +107,11 @@ void Child::spawn() {
   log_info(name() + ": started, pid " + std::to_string(process_.pid));
   set_state(ChildState::Starting);
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);  // pid changed
-  if (config_.ready == Readiness::Exec) {
+  if (spec_.ready == Readiness::Exec) {
     become_ready();
     return;
   }
-  timer_.arm(seconds(config_.start_timeout_sec));
+  timer_.arm(seconds(spec_.start_timeout_sec));
 }
 
 void Child::become_ready() {
@@ -131,19 +131,19 @@ void Child::fail_start(const std::string& reason) {
     failing_start_ = true;
     killed_ = false;
     set_state(ChildState::Stopping);
-    send_signal(config_.stop_signal);
-    timer_.arm(seconds(config_.stop_timeout_sec));
+    send_signal(spec_.stop_signal);
+    timer_.arm(seconds(spec_.stop_timeout_sec));
     return;
   }
   schedule_restart_or_settle(true);
 }
 
 void Child::schedule_restart_or_settle(bool failure) {
-  const bool restart = config_.restart == RestartPolicy::Always ||
-                       (config_.restart == RestartPolicy::OnFailure && failure);
-  if (next_config_ || start_after_stop_) {  // a reload, an operator or a lost lock
-    if (next_config_) config_ = std::move(*next_config_);
-    next_config_.reset();
+  const bool restart = spec_.restart == RestartPolicy::Always ||
+                       (spec_.restart == RestartPolicy::OnFailure && failure);
+  if (next_spec_ || start_after_stop_) {  // a reload, an operator or a lost lock
+    if (next_spec_) spec_ = std::move(*next_spec_);
+    next_spec_.reset();
     start_after_stop_ = false;
     start(!automatic_restart_);  // an automatic restart keeps the start limit counting
     automatic_restart_ = false;
@@ -155,10 +155,10 @@ void Child::schedule_restart_or_settle(bool failure) {
   }
   // A child that stayed ready for restart_max_sec has earned a fresh backoff.
   if (ready_since_ != Clock::time_point{} &&
-      ctx_.system.now() - ready_since_ >= seconds(config_.restart_max_sec))
+      ctx_.system.now() - ready_since_ >= seconds(spec_.restart_max_sec))
     backoff_step_ = 0;
   const double delay =
-      std::min(config_.restart_sec * std::pow(2.0, backoff_step_), config_.restart_max_sec);
+      std::min(spec_.restart_sec * std::pow(2.0, backoff_step_), spec_.restart_max_sec);
   ++backoff_step_;
   ++restarts_;
   start_settled_ = true;
@@ -196,7 +196,7 @@ void Child::on_exited(ExitStatus status) {
       return;
     }
     log_info(name() + ": stopped (" + how + ")");
-    if (start_after_stop_ || next_config_)
+    if (start_after_stop_ || next_spec_)
       schedule_restart_or_settle(false);
     else
       settle(ChildState::Stopped);
@@ -216,9 +216,9 @@ void Child::on_timer() {
   switch (state_) {
     case ChildState::Starting:
       fail_start(
-          config_.ready == Readiness::Notify
-              ? "start timeout: no READY=1 within " + seconds_text(config_.start_timeout_sec)
-              : "start timeout: not locked within " + seconds_text(config_.start_timeout_sec) +
+          spec_.ready == Readiness::Notify
+              ? "start timeout: no READY=1 within " + seconds_text(spec_.start_timeout_sec)
+              : "start timeout: not locked within " + seconds_text(spec_.start_timeout_sec) +
                     (report_ ? " (reported " + duende::supervisor::lock_report_text(*report_) + ")"
                              : " (no lock report: is preload on, or does the program "
                                "link libduende-mlock?)"));
@@ -228,7 +228,7 @@ void Child::on_timer() {
       break;
     case ChildState::Stopping:
       if (!killed_) {
-        log_warning(name() + ": did not stop within " + seconds_text(config_.stop_timeout_sec) +
+        log_warning(name() + ": did not stop within " + seconds_text(spec_.stop_timeout_sec) +
                     "; sending SIGKILL");
         killed_ = true;
         send_signal(SIGKILL);
@@ -259,14 +259,14 @@ void Child::send_signal(int signo) {
 void Child::stop() {
   start_after_stop_ = false;
   automatic_restart_ = false;
-  next_config_.reset();
+  next_spec_.reset();
   switch (state_) {
     case ChildState::Starting:
     case ChildState::Running:
       killed_ = false;
       set_state(ChildState::Stopping);
-      send_signal(config_.stop_signal);
-      timer_.arm(seconds(config_.stop_timeout_sec));
+      send_signal(spec_.stop_signal);
+      timer_.arm(seconds(spec_.stop_timeout_sec));
       break;
     case ChildState::Backoff:
       settle(ChildState::Stopped);
@@ -295,16 +295,16 @@ void Child::restart(bool manual) {
   start(manual);
 }
 
-void Child::replace_config(ChildSpec config) {
+void Child::replace_spec(ChildSpec spec) {
   if (!is_active()) {
     // A child an operator stopped stays stopped; one that failed or is waiting to
     // restart gets its new definition at once.
-    config_ = std::move(config);
+    spec_ = std::move(spec);
     if (state_ != ChildState::Stopped) start(true);
     return;
   }
   stop();
-  next_config_ = std::move(config);
+  next_spec_ = std::move(spec);
 }
 
 }  // namespace duende::supervisor

@@ -48,7 +48,7 @@ struct ChildContext {
 
 class Child {
  public:
-  Child(ChildContext context, ChildSpec config);
+  Child(ChildContext context, ChildSpec spec);
   ~Child();  // kills a still-running process (SIGKILL) and reaps it
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
@@ -63,20 +63,20 @@ class Child {
   // failures as start() does; an automatic restart (a lost lock) counts in restarts() and
   // toward the start limit.
   void restart(bool manual = true);
-  // After the current process (if any) stops, use `config` and start again; used by a
+  // After the current process (if any) stops, use `spec` and start again; used by a
   // reload that changed this child.
-  void replace_config(ChildSpec config);
+  void replace_spec(ChildSpec spec);
 
   // The pid that sent `message` is this child's process.
   void handle_notify(const NotifyMessage& message);
   // Reads /proc for the running process; `coverage` adds the costly smaps walk.
   void refresh_memory(bool coverage);
 
-  const std::string& name() const { return config_.name; }
-  const ChildSpec& config() const { return config_; }
+  const std::string& name() const { return spec_.name; }
+  const ChildSpec& spec() const { return spec_; }
   ChildState state() const { return state_; }
   pid_t pid() const { return process_.pid; }
-  bool must_be_locked() const { return config_.mlock.must_be_locked(); }
+  bool must_be_locked() const { return spec_.mlock.must_be_locked(); }
   // Has the first start since startup (or since the last reset) concluded: ready, or
   // failed/exited? Used for the supervisor's own READY=1.
   bool start_settled() const { return start_settled_; }
@@ -118,8 +118,8 @@ class Child {
   void close_process();
 
   ChildContext ctx_;
-  ChildSpec config_;
-  std::optional<ChildSpec> next_config_;
+  ChildSpec spec_;
+  std::optional<ChildSpec> next_spec_;
   ChildState state_ = ChildState::Stopped;
   ProcessHandle process_;
   Timer timer_;  // start timeout, restart backoff or stop timeout, by state

@@ -16,7 +16,7 @@ void Child::handle_notify(const NotifyMessage& message) {
       lock_failure_ = "lock: " + std::string(std::strerror(report_->failure_errno()));
     refresh_memory(true);
   }
-  if (state_ == ChildState::Starting && config_.ready == Readiness::Notify && message.ready)
+  if (state_ == ChildState::Starting && spec_.ready == Readiness::Notify && message.ready)
     become_ready();
   else
     check_locked_readiness();
@@ -27,7 +27,7 @@ void Child::handle_notify(const NotifyMessage& message) {
 // wrapper that exec()s the real program reports, then loses its lock in execve() until
 // the new image locks again).
 void Child::check_locked_readiness() {
-  if (state_ != ChildState::Starting || config_.ready != Readiness::Locked || !report_) return;
+  if (state_ != ChildState::Starting || spec_.ready != Readiness::Locked || !report_) return;
   if (!must_be_locked() || (report_->is_locked() && memory_.locked_bytes > 0))
     become_ready();
   else if (!report_->is_locked())
@@ -80,9 +80,9 @@ void Child::check_lock() {
   }
   log_warning(name() + ": lost its lock: VmLck " + std::to_string(memory_.locked_bytes / 1024) +
               " KiB, VmSwap " + std::to_string(memory_.swapped_bytes / 1024) + " KiB" +
-              (config_.on_lock_lost == OnLockLost::Restart ? "; restarting" : ""));
+              (spec_.on_lock_lost == OnLockLost::Restart ? "; restarting" : ""));
   ctx_.listener.on_child_event(*this, ChildListener::Event::LockLost);
-  if (config_.on_lock_lost == OnLockLost::Restart) restart(false);
+  if (spec_.on_lock_lost == OnLockLost::Restart) restart(false);
 }
 
 std::string Child::lock_report_text() const {

@@ -48,7 +48,7 @@ void Supervisor::arm_monitor() {
 // A child may start once no child it is ordered after is still to start or starting.
 // Ordering only, as systemd's After=: a failed dependency does not block it.
 bool Supervisor::may_start(const Child& child) const {
-  for (const auto& dep : child.config().after) {
+  for (const auto& dep : child.spec().after) {
     const Child* d = find(dep);
     if (!d) continue;
     if (pending_start_.count(dep) || d->state() == ChildState::Starting) return false;
@@ -211,7 +211,7 @@ void Supervisor::stop_due_children() {
     any_active = true;
     const bool dependents_gone =
         std::none_of(children_.begin(), children_.end(), [&name = name](const auto& other) {
-          const auto& after = other.second->config().after;
+          const auto& after = other.second->spec().after;
           return other.second->is_active() &&
                  std::find(after.begin(), after.end(), name) != after.end();
         });
@@ -281,10 +281,10 @@ void Supervisor::apply(Config next) {
       if (observer_) observer_->child_added(*child);
     } else if (retiring_.erase(name)) {
       log_notice(name + ": back in the configuration");
-      it->second->replace_config(child_config);
-    } else if (!(it->second->config() == child_config)) {
+      it->second->replace_spec(child_config);
+    } else if (!(it->second->spec() == child_config)) {
       log_notice(name + ": definition changed; restarting");
-      it->second->replace_config(child_config);
+      it->second->replace_spec(child_config);
     }
   }
   const bool monitor_changed = next.monitor_interval_sec != config_.monitor_interval_sec;

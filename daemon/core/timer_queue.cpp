@@ -1,7 +1,5 @@
 #include "core/timer_queue.hpp"
 
-#include <vector>
-
 namespace duende::supervisor {
 
 TimerQueue::TimerQueue(System& system) : system_(system) {
@@ -40,15 +38,27 @@ void TimerQueue::run_due() {
   if (running_) return;
   running_ = true;
   requested_ = Clock::time_point::min();  // whatever was asked for has happened
+  // However a callback leaves (even by an exception), the queue asks for its next wake-up.
+  struct Rearm {
+    TimerQueue& q;
+    ~Rearm() {
+      q.running_ = false;
+      q.rearm_wakeup();
+    }
+  } rearm{*this};
+  // Bounded by what was due when the round began: a timer a callback arms, even for now,
+  // runs at the next wake-up (the next loop round), so no callback can keep the loop here.
   const Clock::time_point now = system_.now();
-  // Bounded by what is due now: a periodic timer re-armed for later is not seen again.
-  while (!queue_.empty() && queue_.begin()->first.first <= now) {
-    Timer* timer = queue_.begin()->second;
-    queue_.erase(queue_.begin());
+  due_.clear();
+  for (auto it = queue_.begin(); it != queue_.end() && it->first.first <= now; ++it)
+    due_.push_back(it->first);
+  for (const Key& key : due_) {
+    const auto it = queue_.find(key);  // gone: an earlier callback disarmed or re-armed it
+    if (it == queue_.end()) continue;
+    Timer* timer = it->second;
+    queue_.erase(it);
     timer->fire();
   }
-  running_ = false;
-  rearm_wakeup();
 }
 
 Timer::Timer(TimerQueue& queue, std::function<void()> on_fire)

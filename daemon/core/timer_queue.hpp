@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <utility>
+#include <vector>
 
 #include "os/system.hpp"
 
@@ -23,9 +24,10 @@ class TimerQueue {
   TimerQueue& operator=(const TimerQueue&) = delete;
 
   System& system() { return system_; }
-  // Runs every timer whose deadline has come, earliest first (ties in the order they were
-  // armed), then asks the System to wake it for the next one. A timer armed by a callback
-  // for a deadline already past runs in the same call, after those already due.
+  // Runs every timer that was armed and due when the call began, earliest first (ties in
+  // the order they were armed), then asks the System to wake it for the next one. A timer
+  // armed by a callback, even with a zero delay, waits for the next wake-up: one call does
+  // a bounded amount of work, whatever the callbacks do.
   void run_due();
   // The earliest deadline, or Clock::time_point::max() when nothing is armed.
   Clock::time_point next_deadline() const;
@@ -40,6 +42,7 @@ class TimerQueue {
 
   System& system_;
   std::map<Key, Timer*> queue_;
+  std::vector<Key> due_;  // run_due()'s work list, kept to reuse its memory
   std::uint64_t sequence_ = 0;
   Clock::time_point requested_ = Clock::time_point::max();
   bool running_ = false;

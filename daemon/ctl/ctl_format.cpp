@@ -36,7 +36,7 @@ std::string format_status(const CtlSnapshot& s) {
            pad(human_size(c.locked_bytes), 10) + pad(human_size(c.swapped_bytes), 10) +
            std::to_string(c.restarts) + "\n";
   for (const auto& c : s.children) {
-    if (c.state == "failed")
+    if (parse_child_state(c.state) == ChildState::Failed)
       out += c.name + ": failed: " + c.last_failure + "\n";
     else if (in_trouble(c) && !c.is_locked)
       out += c.name + ": must be locked but VmLck is 0\n";
@@ -119,7 +119,8 @@ std::string format_metrics(const std::optional<CtlSnapshot>& snapshot) {
   sample(out, "mlock_supervisor_self_locked_bytes", "", s.self_locked_bytes);
   family(out, "mlock_supervisor_degraded", "gauge",
          "Whether the supervisor reports state degraded.");
-  sample(out, "mlock_supervisor_degraded", "", s.state == "degraded" ? 1 : 0);
+  sample(out, "mlock_supervisor_degraded", "",
+         parse_manager_state(s.state) == ManagerState::Degraded ? 1 : 0);
 
   struct Gauge {
     const char* name;
@@ -134,7 +135,8 @@ std::string format_metrics(const std::optional<CtlSnapshot>& snapshot) {
        "Whether the child is required to be locked.",
        [](const CtlChild& c) -> std::uint64_t { return c.must_be_locked; }},
       {"mlock_supervisor_child_in_trouble", "gauge",
-       "1 when the child failed, or must be locked and runs unlocked: alert on this.",
+       "1 when the child failed, or must be locked and runs unlocked or with pages in swap: "
+       "alert on this.",
        [](const CtlChild& c) -> std::uint64_t { return in_trouble(c); }},
       {"mlock_supervisor_child_locked_bytes", "gauge", "VmLck of the child.",
        [](const CtlChild& c) { return c.locked_bytes; }},
@@ -152,10 +154,10 @@ std::string format_metrics(const std::optional<CtlSnapshot>& snapshot) {
   family(out, "mlock_supervisor_child_state", "gauge",
          "The child's state (1 for the current one).");
   for (const auto& c : s.children)
-    for (const char* state :
-         {"starting", "running", "backoff", "stopping", "stopped", "failed", "exited"})
-      sample(out, "mlock_supervisor_child_state", child_label(c) + ",state=\"" + state + "\"",
-             c.state == state ? 1 : 0);
+    for (ChildState state : kChildStates)
+      sample(out, "mlock_supervisor_child_state",
+             child_label(c) + ",state=\"" + to_string(state) + "\"",
+             c.state == to_string(state) ? 1 : 0);
   return out;
 }
 

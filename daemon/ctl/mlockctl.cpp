@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -26,10 +27,15 @@ using duende::supervisor::kBusName;
 using duende::supervisor::kChildInterface;
 using duende::supervisor::kChildPathPrefix;
 using duende::supervisor::kExitFailure;
+using duende::supervisor::kExitTrouble;
 using duende::supervisor::kExitUsage;
 using duende::supervisor::kManagerInterface;
 using duende::supervisor::kManagerPath;
-constexpr int kExitTrouble = 3;
+
+// A command line mlockctl cannot run: exit 64, checked before anything touches the bus.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 constexpr const char* kHelp = R"(Usage: mlockctl [--json] COMMAND [ARG]...
 
@@ -40,6 +46,7 @@ Commands:
   status [NAME]...    a table of the children: name, state, pid, locked?, VmLck, VmSwap,
                       restarts; then the reason of each failure. Exit status 3 when any
                       (named) child has failed, or must be locked and runs unlocked
+                      or with pages in swap
   list                one "NAME STATE PID" line per child
   start NAME          start a child (also clears its start limit); root only
   stop NAME           stop a child; it stays stopped until started; root only
@@ -227,17 +234,17 @@ int run_watch(sdbus::IConnection& connection, ManagerClient& manager) {
 }
 
 // Checks the command and its argument count before anything touches the bus, so a usage
-// error is one whatever the state of the machine. Throws std::invalid_argument.
+// error is one whatever the state of the machine. Throws UsageError.
 void check_usage(const std::vector<std::string>& args) {
   const std::string& cmd = args[0];
   const auto want_args = [&](std::size_t n) {
     if (args.size() != n + 1)
-      throw std::invalid_argument(cmd + ": expects " + std::to_string(n) + " argument(s)");
+      throw UsageError(cmd + ": expects " + std::to_string(n) + " argument(s)");
   };
   if (cmd == "status") return;  // any number of child names
   if (cmd == "start" || cmd == "stop" || cmd == "restart") return want_args(1);
   if (cmd == "list" || cmd == "metrics" || cmd == "watch" || cmd == "reload") return want_args(0);
-  throw std::invalid_argument("unknown command \"" + cmd + "\" (see mlockctl --help)");
+  throw UsageError("unknown command \"" + cmd + "\" (see mlockctl --help)");
 }
 
 int run_command(const std::vector<std::string>& args, bool json) {
@@ -336,7 +343,7 @@ int main(int argc, char** argv) {
   } catch (const sdbus::Error& e) {
     std::fprintf(stderr, "mlockctl: %s\n", explain(e).c_str());
     return kExitFailure;
-  } catch (const std::invalid_argument& e) {
+  } catch (const UsageError& e) {
     std::fprintf(stderr, "mlockctl: %s\n", e.what());
     return kExitUsage;
   } catch (const std::exception& e) {

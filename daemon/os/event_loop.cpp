@@ -30,13 +30,14 @@ void EventLoop::remove(int fd) {
   if (callbacks_.erase(fd) > 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
 }
 
-int EventLoop::run(const std::function<void()>& before_sleep) {
+int EventLoop::run(const std::function<bool()>& before_sleep) {
   std::vector<epoll_event> events(64);
   quit_ = false;
   while (!quit_) {
-    if (before_sleep) before_sleep();
+    const bool busy = before_sleep && before_sleep();
     if (quit_) break;
-    const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), -1);
+    const int n =
+        ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), busy ? 0 : -1);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw std::system_error(errno, std::generic_category(), "epoll_wait");

@@ -1,6 +1,8 @@
 // The daemon's one event loop: epoll over file descriptors, each with a callback, plus
-// timers on timerfds. Single-threaded by design (see DESIGN.md): callbacks run one at a
-// time on the thread that calls run().
+// FdTimer, a timer on its own timerfd (the D-Bus connection's; the core keeps its deadlines
+// in one TimerQueue on one timerfd). Single-threaded by design (README.md: under
+// MCL_FUTURE every thread pins its stack): callbacks run one at a time on the thread that
+// calls run().
 #pragma once
 
 #include <functional>
@@ -28,8 +30,10 @@ class EventLoop {
   void remove(int fd);
 
   // Runs callbacks until quit(); `before_sleep` runs before every wait (the D-Bus
-  // connection drains its queue there). Returns the code given to quit().
-  int run(const std::function<void()>& before_sleep = {});
+  // connection works through its queue there, a bounded amount per round). When it
+  // returns true it left work undone: the loop then only polls (no sleep), so every other
+  // source gets its turn before before_sleep runs again. Returns the code given to quit().
+  int run(const std::function<bool()>& before_sleep = {});
   void quit(int code) {
     quit_ = true;
     exit_code_ = code;

@@ -70,8 +70,15 @@ mlock::Result<ProcessHandle, SpawnError> KernelSystem::spawn(const SpawnRequest&
   auto spawned = spawn_process(req);
   if (journal >= 0) ::close(journal);
   if (!spawned) return mlock::Unexpected(spawned.error());
-  const ProcessHandle process{spawned->pid, spawned->pidfd};
-  loop_.add(process.handle, EPOLLIN, [on_exit = std::move(on_exit)](std::uint32_t) { on_exit(); });
+  ProcessHandle process{spawned->pid, spawned->pidfd};
+  try {
+    loop_.add(process.handle, EPOLLIN,
+              [on_exit = std::move(on_exit)](std::uint32_t) { on_exit(); });
+  } catch (const std::system_error& e) {
+    // Unwatched, it would run unsupervised: end it now, the start fails and is retried.
+    release(process, true);
+    return mlock::Unexpected(SpawnError{"epoll_ctl", e.code().value()});
+  }
   return process;
 }
 
@@ -95,7 +102,7 @@ int KernelSystem::signal(const ProcessHandle& process, int signo, int& group_err
 
 void KernelSystem::release(ProcessHandle& process, bool kill_if_running) {
   if (!process.valid()) return;
-  loop_.remove(process.handle);
+  loop_.remove(process.handle);  // unknown fds are ignored
   if (kill_if_running) {
     ::kill(-process.pid, SIGKILL);  // its helpers too; the pid is ours until reaped
     ::syscall(SYS_pidfd_send_signal, process.handle, SIGKILL, nullptr, 0);
@@ -110,6 +117,8 @@ mlock::Result<mlock::ProcessMemory, mlock::InspectError> KernelSystem::inspect(p
                                                                                bool coverage) {
   return mlock::inspect(pid, coverage);
 }
+
+uid_t KernelSystem::effective_uid() { return ::geteuid(); }
 
 std::string KernelSystem::user_home(uid_t uid) {
   char buf[4096];

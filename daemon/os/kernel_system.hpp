@@ -32,6 +32,7 @@ class KernelSystem final : public System {
 
   mlock::Result<mlock::ProcessMemory, mlock::InspectError> inspect(pid_t pid,
                                                                    bool coverage) override;
+  uid_t effective_uid() override;
   std::string user_home(uid_t uid) override;
   void trim_heap() override;
 

@@ -1,7 +1,7 @@
 // The caller half of spawn_process(): prepares everything the child needs, clones it with
 // CLONE_VM | CLONE_VFORK | CLONE_PIDFD and turns a failure the child recorded into an error.
 //
-// Failure reporting goes through the shared ChildPlan instead of a CLOEXEC pipe: with
+// Failure reporting goes through the shared TrampolinePlan instead of a CLOEXEC pipe: with
 // CLONE_VM the child writes straight into the caller's memory, and CLONE_VFORK resumes the
 // caller only after the child exec'd or exited, so the plan is settled when clone()
 // returns (glibc's posix_spawn does the same). That saves a pipe and its reads per spawn.
@@ -26,8 +26,8 @@
 namespace duende::supervisor {
 namespace {
 
-using spawn_detail::ChildPlan;
-using spawn_detail::ChildStep;
+using spawn_detail::TrampolinePlan;
+using spawn_detail::TrampolineStep;
 
 // The child makes a few system calls on this stack and then execs.
 constexpr std::size_t kChildStackSize = 64 * 1024;
@@ -89,41 +89,41 @@ std::string join_ids(const std::vector<gid_t>& ids) {
 }
 
 // The name of the child's failing step, as SpawnError::step shows it.
-std::string step_name(ChildStep step, const SpawnRequest& request) {
+std::string step_name(TrampolineStep step, const SpawnRequest& request) {
   switch (step) {
-    case ChildStep::None:
+    case TrampolineStep::None:
       break;
-    case ChildStep::ProcessGroup:
+    case TrampolineStep::ProcessGroup:
       return "setpgid";
-    case ChildStep::RedirectStdin:
+    case TrampolineStep::RedirectStdin:
       return "redirect stdin";
-    case ChildStep::RedirectStdout:
+    case TrampolineStep::RedirectStdout:
       return "redirect stdout";
-    case ChildStep::RedirectStderr:
+    case TrampolineStep::RedirectStderr:
       return "redirect stderr";
-    case ChildStep::MemlockLimit:
+    case TrampolineStep::MemlockLimit:
       return "setrlimit RLIMIT_MEMLOCK " + memlock_text(request.memlock_limit.value_or(0));
-    case ChildStep::OpenOomScoreAdj:
+    case TrampolineStep::OpenOomScoreAdj:
       return "open /proc/self/oom_score_adj";
-    case ChildStep::OomScoreAdj:
+    case TrampolineStep::OomScoreAdj:
       return "oom_score_adj " + std::to_string(request.oom_score_adj.value_or(0));
-    case ChildStep::KeepCaps:
+    case TrampolineStep::KeepCaps:
       return "prctl PR_SET_KEEPCAPS";
-    case ChildStep::Groups:
+    case TrampolineStep::Groups:
       return request.supplementary_groups.empty()
                  ? "setgroups"
                  : "setgroups " + join_ids(request.supplementary_groups);
-    case ChildStep::Gid:
+    case TrampolineStep::Gid:
       return "setgid " + std::to_string(request.gid.value_or(0));
-    case ChildStep::Uid:
+    case TrampolineStep::Uid:
       return "setuid " + std::to_string(request.uid.value_or(0));
-    case ChildStep::Capabilities:
+    case TrampolineStep::Capabilities:
       return "capset CAP_IPC_LOCK";
-    case ChildStep::AmbientCapability:
+    case TrampolineStep::AmbientCapability:
       return "ambient raise CAP_IPC_LOCK";
-    case ChildStep::WorkingDirectory:
+    case TrampolineStep::WorkingDirectory:
       return "chdir " + request.working_directory;
-    case ChildStep::Exec:
+    case TrampolineStep::Exec:
       return "exec " + request.argv[0];
   }
   return "spawn";
@@ -154,7 +154,7 @@ std::vector<char*> c_array(const std::vector<std::string>& strings) {
 // A copy of `fd` numbered >= 3, so the child's dup2() onto 0..2 never meets itself.
 int copy_above_stdio(int fd) { return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3); }
 
-void plan_limits(const SpawnRequest& request, ChildPlan& plan) {
+void plan_limits(const SpawnRequest& request, TrampolinePlan& plan) {
   if (request.memlock_limit) {
     plan.set_memlock = true;
     plan.memlock = {*request.memlock_limit, *request.memlock_limit};
@@ -176,7 +176,7 @@ void plan_limits(const SpawnRequest& request, ChildPlan& plan) {
   }
 }
 
-void plan_credentials(const SpawnRequest& request, ChildPlan& plan) {
+void plan_credentials(const SpawnRequest& request, TrampolinePlan& plan) {
   plan.set_ids = request.uid.has_value() || request.gid.has_value();
   plan.groups = request.supplementary_groups.data();
   plan.group_count = request.supplementary_groups.size();
@@ -189,11 +189,11 @@ void plan_credentials(const SpawnRequest& request, ChildPlan& plan) {
 
 // Clones the child with every signal blocked, so that no handler of ours can run in the
 // child while it borrows our memory; the child unblocks after resetting dispositions.
-pid_t clone_child(ChildPlan& plan, void* stack_top, int* pidfd, int* error_number) {
+pid_t clone_trampoline(TrampolinePlan& plan, void* stack_top, int* pidfd, int* error_number) {
   sigset_t all, previous;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &previous);
-  const pid_t pid = clone(spawn_detail::run_child, stack_top,
+  const pid_t pid = clone(spawn_detail::trampoline_main, stack_top,
                           CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &plan, pidfd);
   *error_number = errno;  // the child shared our errno: read it before anything else
   sigprocmask(SIG_SETMASK, &previous, nullptr);
@@ -224,7 +224,7 @@ mlock::Result<SpawnedProcess, SpawnError> spawn_process(const SpawnRequest& requ
 
   const std::vector<char*> argv = c_array(request.argv);
   const std::vector<char*> envp = c_array(request.env);
-  ChildPlan plan;
+  TrampolinePlan plan;
   plan.argv = argv.data();
   plan.envp = envp.data();
   plan.working_directory = request.working_directory.c_str();
@@ -239,9 +239,9 @@ mlock::Result<SpawnedProcess, SpawnError> spawn_process(const SpawnRequest& requ
   if (!stack.ok()) return failure("mmap child stack", errno);
   int pidfd = -1;
   int clone_errno = 0;
-  const pid_t pid = clone_child(plan, stack.top(), &pidfd, &clone_errno);
+  const pid_t pid = clone_trampoline(plan, stack.top(), &pidfd, &clone_errno);
   if (pid < 0) return failure("clone", clone_errno);
-  if (plan.failed_step != ChildStep::None) {
+  if (plan.failed_step != TrampolineStep::None) {
     reap(pidfd);
     close(pidfd);
     return failure(step_name(plan.failed_step, request), plan.error_number);

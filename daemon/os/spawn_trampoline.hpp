@@ -1,7 +1,7 @@
-// The child half of spawn_process(): what runs between clone() and execve().
+// The clone child of spawn_process() (the trampoline): what runs between clone() and execve().
 //
-// Internal to spawn.cpp and spawn_child.cpp. The child shares the caller's memory (CLONE_VM)
-// until it execs, so everything it needs lives in a ChildPlan the caller fills in first;
+// Internal to spawn.cpp and spawn_trampoline.cpp. The child shares the caller's memory (CLONE_VM)
+// until it execs, so everything it needs lives in a TrampolinePlan the caller fills in first;
 // the child only reads the plan, makes raw system calls and, on failure, writes the step
 // and errno back into the plan before _exit(127).
 #pragma once
@@ -16,7 +16,7 @@
 namespace duende::supervisor::spawn_detail {
 
 // The child's steps, in the order it takes them; the failing one is reported.
-enum class ChildStep : int {
+enum class TrampolineStep : int {
   None = 0,  // no failure: the child exec'd (or was killed before it could report)
   ProcessGroup,
   RedirectStdin,
@@ -35,7 +35,7 @@ enum class ChildStep : int {
   Exec,
 };
 
-struct ChildPlan {
+struct TrampolinePlan {
   // Filled in by the caller before clone().
   char* const* argv = nullptr;  // argv[0] is the program's path
   char* const* envp = nullptr;
@@ -61,11 +61,11 @@ struct ChildPlan {
   bool ambient_ipc_lock = false;  // only when set_uid and uid != 0
 
   // Written by the child when a step fails.
-  ChildStep failed_step = ChildStep::None;
+  TrampolineStep failed_step = TrampolineStep::None;
   int error_number = 0;
 };
 
-// The clone() entry point: `plan` is a ChildPlan*. Never returns: execs or _exit(127)s.
-int run_child(void* plan);
+// The clone() entry point: `plan` is a TrampolinePlan*. Never returns: execs or _exit(127)s.
+int trampoline_main(void* plan);
 
 }  // namespace duende::supervisor::spawn_detail

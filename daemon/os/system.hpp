@@ -54,7 +54,8 @@ class System {
   // Starts a process as spawn_process() does (os/spawn.hpp), its stdout and stderr to the
   // journal under `log_identifier` when journald is there (else inherited). `on_exit` runs
   // from the loop when the process has ended (then call reap()). Failure: as
-  // spawn_process(), nothing to release.
+  // spawn_process(), or step "epoll_ctl" (ENOMEM, ENOSPC) when the process cannot be
+  // watched, in which case it has been killed and reaped; nothing to release.
   virtual mlock::Result<ProcessHandle, SpawnError> spawn(const SpawnRequest& request,
                                                          const std::string& log_identifier,
                                                          std::function<void()> on_exit) = 0;
@@ -73,6 +74,8 @@ class System {
   // Memory figures of process `pid` from /proc, as duende::mlock::inspect().
   virtual mlock::Result<mlock::ProcessMemory, mlock::InspectError> inspect(pid_t pid,
                                                                            bool coverage) = 0;
+  // The supervisor's effective uid (a child without "user" runs as it).
+  virtual uid_t effective_uid() = 0;
   // The home directory of user `uid` from NSS, "" when unknown.
   virtual std::string user_home(uid_t uid) = 0;
   // Hands freed heap back to the kernel (malloc_trim): under MCL_FUTURE it stays locked.

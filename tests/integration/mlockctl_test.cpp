@@ -457,7 +457,7 @@ TEST_F(Mlockctl, HelpMentionsEveryCommandAndUsageErrorsExitTwo) {
   EXPECT_NE(r.err.find("unknown option --frob"), std::string::npos) << r.err;
 }
 
-// The command line is checked before the bus is touched: a usage error is one (exit 2)
+// The command line is checked before the bus is touched: a usage error is one (exit 64)
 // whatever the state of the machine.
 TEST_F(Mlockctl, UsageErrorsExit64EvenWithoutABus) {
   bus->kill();

@@ -257,6 +257,7 @@ class FakeSystem final : public System {
 
   // ---- the rest ----
 
+  uid_t effective_uid() override { return 0; }  // as the daemon usually runs: root
   std::string user_home(uid_t) override { return ""; }
   void trim_heap() override { ++trim_heap_calls_; }
   unsigned trim_heap_calls() const { return trim_heap_calls_; }

@@ -1,4 +1,4 @@
-// parse_options: every option of mlock-supervisor, and the errors that exit 78.
+// parse_options: every option of mlock-supervisor, and the usage errors (exit 64).
 #include "app/cli_options.hpp"
 
 #include <gtest/gtest.h>

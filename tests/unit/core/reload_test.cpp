@@ -57,7 +57,7 @@ TEST(SupervisorReload, StopsRemovedStartsAddedRestartsChangedKeepsTheRest) {
   EXPECT_EQ(rig.fake.spawns_of("change").back().request.argv,
             (std::vector<std::string>{"/bin/change", "--new"}));
   EXPECT_EQ(rig.state("change"), ChildState::Running);
-  EXPECT_EQ(rig.child("change").config().exec[1], "--new");
+  EXPECT_EQ(rig.child("change").spec().exec[1], "--new");
   ASSERT_EQ(rig.fake.spawns_of("add").size(), 1u);
   EXPECT_EQ(rig.state("add"), ChildState::Running);
   EXPECT_EQ(rig.fake.spawns().size(), 5u);  // 3 at start, "change" again, "add"

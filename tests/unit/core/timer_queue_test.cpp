@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -100,24 +101,41 @@ TEST(TimerQueue, CallbackDisarmingADueTimerKeepsItFromFiring) {
   EXPECT_EQ(queue.armed_count(), 0u);
 }
 
-TEST(TimerQueue, CallbackReArmingItselfForThePastRunsInTheSameWakeUp) {
+TEST(TimerQueue, TimerArmedByACallbackWaitsForTheNextWakeUpEvenWithZeroDelay) {
   FakeSystem fake;
   TimerQueue queue(fake);
-  int runs = 0;
-  Timer again(queue, [] {});
+  int runs = 0, again_runs = 0;
+  Timer again(queue, [&] { ++again_runs; });
   Timer t(queue, [&] {
-    if (++runs == 1) again.arm(milliseconds(0));
+    ++runs;
+    again.arm(milliseconds(0));
   });
-  t.arm(milliseconds(5));
-  const std::size_t requests_before = fake.wake_requests().size();
+  t.arm(milliseconds(0));
 
-  fake.advance(milliseconds(5));
-
+  queue.run_due();  // one bounded round: only what was armed before it began
   EXPECT_EQ(runs, 1);
-  EXPECT_FALSE(again.armed());  // ran in the same run_due()
-  // After the run: nothing armed, so one request to cancel the wake-up.
-  EXPECT_EQ(fake.wake_requests().size(), requests_before + 1);
+  EXPECT_EQ(again_runs, 0);
+  EXPECT_TRUE(again.armed());
+  EXPECT_EQ(fake.requested_wake(), fake.now());  // the next round, at once
+
+  queue.run_due();
+  EXPECT_EQ(again_runs, 1);
+  EXPECT_EQ(runs, 1);
   EXPECT_EQ(fake.requested_wake(), Clock::time_point::max());
+}
+
+TEST(TimerQueue, ACallbackThatThrowsStillLeavesTheQueueWorking) {
+  FakeSystem fake;
+  TimerQueue queue(fake);
+  int later_runs = 0;
+  Timer bad(queue, [] { throw std::runtime_error("boom"); });
+  Timer later(queue, [&] { ++later_runs; });
+  bad.arm(milliseconds(1));
+  later.arm(milliseconds(10));
+  EXPECT_THROW(fake.advance(milliseconds(1)), std::runtime_error);
+  EXPECT_EQ(fake.requested_wake(), fake.now() + milliseconds(9));
+  fake.advance(milliseconds(9));
+  EXPECT_EQ(later_runs, 1);
 }
 
 TEST(TimerQueue, AsksForOneWakeUpAtTheEarliestDeadline) {

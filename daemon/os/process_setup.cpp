@@ -1,0 +1,45 @@
+#include "os/process_setup.hpp"
+
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace duende::supervisor {
+
+uid_t process_effective_uid() { return ::geteuid(); }
+
+mlock::Result<void, std::string> make_directory(const std::string& directory) {
+  if (::mkdir(directory.c_str(), 0755) != 0 && errno != EEXIST)
+    return mlock::Unexpected("mkdir " + directory + ": " + std::strerror(errno));
+  return {};
+}
+
+mlock::Result<SignalReader, std::string> SignalReader::open(std::initializer_list<int> signals) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : signals) sigaddset(&set, s);
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0)
+    return mlock::Unexpected(std::string("sigprocmask: ") + std::strerror(errno));
+  ::signal(SIGPIPE, SIG_IGN);
+  const int fd = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (fd < 0) return mlock::Unexpected(std::string("signalfd: ") + std::strerror(errno));
+  return SignalReader(fd);
+}
+
+SignalReader::~SignalReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::vector<int> SignalReader::read_pending() {
+  std::vector<int> out;
+  signalfd_siginfo info;
+  while (::read(fd_, &info, sizeof info) == sizeof info)
+    out.push_back(static_cast<int>(info.ssi_signo));
+  return out;
+}
+
+}  // namespace duende::supervisor
