@@ -9,6 +9,7 @@
 
 #include "api/human_size.hpp"
 #include "bus/bus_service.hpp"
+#include "core/fd_budget.hpp"
 #include "core/supervisor.hpp"
 #include "duende/mlock.hpp"
 #include "os/event_loop.hpp"
@@ -51,8 +52,9 @@ mlock::Result<void, RunError> lock_self(const mlock::MlockConfig& config) {
 
 // Everything run() sets up before the loop, owned in the order it is torn down.
 struct Daemon {
+  explicit Daemon(const rlimit& child_nofile) : system(loop, child_nofile) {}
   EventLoop loop;
-  KernelSystem system{loop};
+  KernelSystem system;
 };
 
 }  // namespace
@@ -67,6 +69,9 @@ std::string ConfigSummary::to_string() const {
 mlock::Result<ConfigSummary, std::vector<ConfigProblem>> check_config(const Options& options) {
   ConfigResult config = load_config(effective_sources(options));
   if (!config) return Unexpected(std::move(config.error()));
+  // As run() will see it: with the soft limit raised to the hard one.
+  if (const auto problem = fd_budget_problem(*config, fd_limit_hard()))
+    return Unexpected(std::vector<ConfigProblem>{{options.sources.main_file, "", *problem}});
   return ConfigSummary{config->children.size(), config->start_order};
 }
 
@@ -84,6 +89,11 @@ mlock::Result<void, RunError> run(const Options& options) {
     log_error(e.message);
     return Unexpected(std::move(e));
   };
+  // A descriptor per child: the soft limit up to the hard one, and the configuration held
+  // to it before anything starts (children get the original limits back).
+  const rlimit child_nofile = raise_fd_limit();
+  if (const auto problem = fd_budget_problem(*config, fd_limit_now()))
+    return fail(RunError{RunError::Kind::Config, "invalid configuration: " + *problem});
   const auto os_failure = [&fail](std::string message) {
     return fail(RunError{RunError::Kind::Os, std::move(message)});
   };
@@ -102,7 +112,7 @@ mlock::Result<void, RunError> run(const Options& options) {
   if (!signals) return os_failure(signals.error());
   std::unique_ptr<Daemon> daemon;
   try {  // every start-up refusal of the kernel (EMFILE, ENOMEM, …) ends here
-    daemon = std::make_unique<Daemon>();
+    daemon = std::make_unique<Daemon>(child_nofile);
     daemon->loop.add(notify_socket->fd(), EPOLLIN, [](std::uint32_t) {});
     daemon->loop.add(signals->fd(), EPOLLIN, [](std::uint32_t) {});
   } catch (const std::system_error& e) {
@@ -130,6 +140,7 @@ mlock::Result<void, RunError> run(const Options& options) {
   supervisor.start();  // supervision first: the bus may be absent, and must never delay it
   BusService bus(loop, supervisor);
   loop.run([&] {
+    log_flush();
     supervisor.collect_garbage();
     return bus.before_sleep();
   });

@@ -146,17 +146,15 @@ void ManagerObject::Reload() {
   guarded("Reload", [&] { act(supervisor_.reload()); });
 }
 
-std::string ManagerObject::Version() { return MLOCK_SUPERVISOR_VERSION; }
-std::string ManagerObject::State() { return to_string(supervisor_.state()); }
-bool ManagerObject::SelfLocked() { return duende::mlock::is_locked(); }
-uint64_t ManagerObject::SelfLockedBytes() { return duende::mlock::locked_bytes(); }
-uint32_t ManagerObject::ChildCount() {
-  return static_cast<uint32_t>(supervisor_.children().size());
-}
-uint32_t ManagerObject::LockedChildCount() {
-  return static_cast<uint32_t>(supervisor_.totals().locked);
-}
-uint64_t ManagerObject::TotalLockedBytes() { return supervisor_.totals().locked_bytes; }
+// Served from what was last published (once per loop round when anything changed): a Get
+// or GetManagedObjects reads no /proc file and walks no children, however many clients ask.
+std::string ManagerObject::Version() { return published_.version; }
+std::string ManagerObject::State() { return published_.state; }
+bool ManagerObject::SelfLocked() { return published_.self_locked; }
+uint64_t ManagerObject::SelfLockedBytes() { return published_.self_locked_bytes; }
+uint32_t ManagerObject::ChildCount() { return published_.child_count; }
+uint32_t ManagerObject::LockedChildCount() { return published_.locked_child_count; }
+uint64_t ManagerObject::TotalLockedBytes() { return published_.total_locked_bytes; }
 
 // ---- Child ----
 
@@ -184,14 +182,9 @@ void ChildObject::publish_changes(const Child& child) {
   if (!names.empty()) emitPropertiesChangedSignal(kChildInterface, names);
 }
 
-ChildProperties ChildObject::current() const {
-  try {
-    const Child* child = supervisor_.find(name_);
-    return child ? child_properties(*child) : published_;
-  } catch (...) {  // out of memory: never let an exception reach sdbus-c++
-    return {};
-  }
-}
+// Kept current by publish_changes() on every change of the child: a Get or
+// GetManagedObjects copies no more than it returns.
+const ChildProperties& ChildObject::current() const { return published_; }
 
 void ChildObject::Start() {
   guarded("Start", [&] { act(supervisor_.start_child(name_)); });

@@ -86,8 +86,8 @@ class ChildObject final
   std::string LastFailure() override;
   std::vector<std::string> Command() override;
 
-  // The current values, or the last published ones if the child is gone.
-  ChildProperties current() const;
+  // The values last published: current, since every change of the child publishes.
+  const ChildProperties& current() const;
 
   Supervisor& supervisor_;
   std::string name_;

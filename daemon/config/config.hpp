@@ -9,8 +9,12 @@
 //      Names starting with "." and names not ending in ".json" are ignored.
 // Each source is an RFC 7386 JSON merge patch onto the document built so far, so a drop-in
 // can add a child, change one field of one child, or remove a child with `null`; a `null`
-// member thus always means "back to the default". Within one object the last of duplicate
-// keys wins.
+// member thus always means "back to the default".
+//
+// Bounds, checked before a document is built, so that no file can exhaust the stack or
+// the (locked) heap: at most kMaxConfigFileBytes (1 MiB) per file, nesting at most
+// kMaxConfigDepth (32) levels, and a key at most once per object (a duplicate is an
+// error naming its JSON pointer, never a silent "last one wins").
 //
 // The merged document (every key optional except each child's "exec"):
 //   { "self": { "mlock": { MLOCK } },      the supervisor's own lock
@@ -61,6 +65,8 @@ namespace duende::supervisor {
 
 inline constexpr const char* kDefaultMainConfigFile = "/etc/mlock-supervisor/mlock-supervisor.json";
 inline constexpr const char* kDefaultDropinDir = "/etc/mlock-supervisor/conf.d";
+inline constexpr std::size_t kMaxConfigFileBytes = 1024 * 1024;
+inline constexpr std::size_t kMaxConfigDepth = 32;
 
 // When a started child counts as ready (and children `after` it may start).
 enum class Readiness {

@@ -5,6 +5,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -64,15 +65,18 @@ bool is_dev_null(const struct stat& status) {
   return S_ISCHR(status.st_mode) && status.st_rdev == makedev(1, 3);
 }
 
-// Reads all of `fd`; false (with errno set) on a read error.
-bool read_all(int fd, std::string& text) {
+// Reads all of `fd`, but never more than `limit` + 1 bytes (enough to tell "too large");
+// false (with errno set) on a read error.
+bool read_all(int fd, std::string& text, std::size_t limit) {
   char buffer[65536];
-  while (true) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+  while (text.size() <= limit) {
+    const std::size_t want = std::min(sizeof buffer, limit + 1 - text.size());
+    const ssize_t n = ::read(fd, buffer, want);
     if (n == 0) return true;
     if (n < 0 && errno != EINTR) return false;
     if (n > 0) text.append(buffer, static_cast<std::size_t>(n));
   }
+  return true;
 }
 
 // The text of the config file at `path`, or nullopt when it is masked (/dev/null), missing
@@ -95,8 +99,19 @@ std::optional<std::string> read_config_file(const std::string& path, bool check_
     return std::nullopt;
   }
   if (check_ownership && !check_owner(path, status, problems)) return std::nullopt;
+  // Refused before a byte is read: a huge file must not grow the (locked) heap.
+  if (static_cast<std::uint64_t>(status.st_size) > kMaxConfigFileBytes) {
+    problems.push_back({path, "",
+                        "too large: " + std::to_string(status.st_size) +
+                            " bytes; a configuration file may have at most " +
+                            std::to_string(kMaxConfigFileBytes) + " (1 MiB)"});
+    return std::nullopt;
+  }
   std::string text;
-  if (!read_all(raw, text)) {
+  // One allocation of the final size (a large one is mmap'd and given back whole when
+  // freed), not a doubling string whose smaller steps would stay in the locked heap.
+  text.reserve(static_cast<std::size_t>(status.st_size) + 1);
+  if (!read_all(raw, text, kMaxConfigFileBytes)) {
     problems.push_back({path, "", error_text("cannot read", errno)});
     return std::nullopt;
   }

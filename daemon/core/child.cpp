@@ -93,6 +93,7 @@ void Child::spawn() {
   auto spawned = ctx_.system.spawn(req, name(), [this] { on_process_event(); });
   report_.reset();
   ready_since_ = {};  // a backoff reset is earned by this process staying ready
+  last_coverage_ = last_report_refresh_ = {};
   lock_failure_.clear();
   inspect_warned_ = false;
   memory_ = {};
@@ -300,6 +301,7 @@ void Child::replace_spec(ChildSpec spec) {
     // A child an operator stopped stays stopped; one that failed or is waiting to
     // restart gets its new definition at once.
     spec_ = std::move(spec);
+    ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);  // its Command
     if (state_ != ChildState::Stopped) start(true);
     return;
   }

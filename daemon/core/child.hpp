@@ -15,6 +15,7 @@
 #include "core/notify_message.hpp"
 #include "core/timer_queue.hpp"
 #include "duende/mlock.hpp"
+#include "os/log.hpp"
 #include "os/system.hpp"
 
 namespace duende::supervisor {
@@ -67,8 +68,12 @@ class Child {
   // reload that changed this child.
   void replace_spec(ChildSpec spec);
 
-  // The pid that sent `message` is this child's process.
-  void handle_notify(const NotifyMessage& message);
+  // The pid that sent `message` is this child's process. A lock report refreshes the
+  // /proc figures (at most every kReportRefreshInterval, however many arrive) with the
+  // smaps coverage walk when the last one is older than `full_check_interval`.
+  void handle_notify(const NotifyMessage& message, Clock::duration full_check_interval);
+  static constexpr Clock::duration kReportRefreshInterval = std::chrono::milliseconds(100);
+  static constexpr unsigned kFloodDatagramsPerSecond = 100;
   // Reads /proc for the running process; `coverage` adds the costly smaps walk.
   void refresh_memory(bool coverage);
 
@@ -140,7 +145,12 @@ class Child {
   std::string lock_failure_;  // "lock: <strerror>" from a failed report, for exit reasons
   duende::mlock::ProcessMemory memory_{};
   bool lock_lost_ = false;
-  bool inspect_warned_ = false;  // a /proc read failure was logged for this process
+  bool inspect_warned_ = false;              // a /proc read failure was logged for this process
+  Clock::time_point last_coverage_{};        // the last smaps coverage walk
+  Clock::time_point last_report_refresh_{};  // the last /proc read for a report
+  Clock::time_point report_window_{};        // flood detection: this second's datagrams
+  unsigned datagrams_in_window_ = 0;
+  RateLimit flood_log_{std::chrono::seconds(60), 1};
 };
 
 }  // namespace duende::supervisor

@@ -9,12 +9,36 @@
 
 namespace duende::supervisor {
 
-void Child::handle_notify(const NotifyMessage& message) {
+// A report is cheap to take and costly to verify (/proc reads): however many a child
+// sends, /proc is read at most every kReportRefreshInterval for them, and the smaps
+// coverage walk at most once per full_check_interval. A flood is said once a minute.
+void Child::handle_notify(const NotifyMessage& message, Clock::duration full_check_interval) {
+  const Clock::time_point now = ctx_.system.now();
+  if (now - report_window_ >= std::chrono::seconds(1)) {
+    report_window_ = now;
+    datagrams_in_window_ = 0;
+  }
+  unsigned suppressed = 0;
+  if (++datagrams_in_window_ == kFloodDatagramsPerSecond + 1 && flood_log_.allow(now, suppressed))
+    log_warning(
+        name() + ": flooding the notify socket (more than " +
+        std::to_string(kFloodDatagramsPerSecond) +
+        " datagrams a second); its reports are checked against /proc at most every " +
+        std::to_string(
+            std::chrono::duration_cast<std::chrono::milliseconds>(kReportRefreshInterval).count()) +
+        " ms");
   if (message.lock) {
+    const bool news = report_ != message.lock;
     report_ = message.lock;
+    if (news) ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
     if (report_->is_failed() && must_be_locked())
       lock_failure_ = "lock: " + std::string(std::strerror(report_->failure_errno()));
-    refresh_memory(true);
+    if (last_report_refresh_ == Clock::time_point{} ||
+        now - last_report_refresh_ >= kReportRefreshInterval) {
+      last_report_refresh_ = now;
+      refresh_memory(last_coverage_ == Clock::time_point{} ||
+                     now - last_coverage_ >= full_check_interval);
+    }
   }
   if (state_ == ChildState::Starting && spec_.ready == Readiness::Notify && message.ready)
     become_ready();
@@ -56,6 +80,7 @@ void Child::refresh_memory(bool coverage) {
   }
   const duende::mlock::ProcessMemory before = memory_;
   memory_ = *m;
+  if (coverage) last_coverage_ = ctx_.system.now();
   if (!coverage && before.coverage_checked) {  // keep the last coverage verdict
     memory_.coverage_checked = true;
     memory_.fully_locked = before.fully_locked;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "api/human_size.hpp"
+#include "core/fd_budget.hpp"
 
 namespace duende::supervisor {
 
@@ -16,8 +17,9 @@ Supervisor::Supervisor(System& system, Config config, Loader loader, std::string
       loader_(std::move(loader)),
       notify_socket_(std::move(notify_socket)),
       preload_path_(std::move(preload_path)),
-      systemd_(system, timers_),
-      monitor_(timers_, [this] { on_monitor_tick(); }) {
+      systemd_(system, timers_, [this] { return status_line(); }),
+      monitor_(timers_, [this] { on_monitor_tick(); }),
+      pass_(timers_, [this] { run_pass(); }) {
   for (const auto& [name, spec] : config_.children)
     children_.emplace(name, std::make_unique<Child>(context(), spec));
 }
@@ -56,41 +58,49 @@ bool Supervisor::may_start(const Child& child) const {
   return true;
 }
 
+// One pass over the start order; a child that becomes ready at once (exec readiness) lets
+// those after it start in the same pass. Whatever a start causes (a ready or settled
+// event) only schedules the next pass: no recursion, however many children.
 void Supervisor::start_due_children() {
   if (shutting_down_) return;
-  bool progress = true;
-  while (progress) {  // starting one can settle it at once (exec failure) and free others
-    progress = false;
-    for (const auto& name : config_.start_order) {
-      if (!pending_start_.count(name)) continue;
-      Child& child = *children_.at(name);
-      if (!may_start(child)) continue;
-      pending_start_.erase(name);
-      child.start(false);
-      progress = true;
-    }
+  for (const auto& name : config_.start_order) {
+    if (!pending_start_.count(name)) continue;
+    Child& child = *children_.at(name);
+    if (!may_start(child)) continue;
+    pending_start_.erase(name);
+    child.start(false);
   }
 }
 
+// Children's events never act on the spot: they schedule one pass, run at the next round
+// of the loop (a zero-delay timer), which starts or stops what became due, erases retired
+// children and updates the state and STATUS= once, however many events came in between.
 void Supervisor::on_child_event(Child& child, Event event) {
   switch (event) {
     case Event::Changed:
       if (observer_) observer_->child_changed(child);
+      pids_changed_ = true;
       break;
     case Event::Ready:
-      start_due_children();
-      break;
     case Event::Settled:
-      if (shutting_down_)
-        stop_due_children();
-      else
-        start_due_children();
-      if (retiring_.count(child.name())) remove_retired();
       break;
     case Event::LockLost:
       if (observer_) observer_->lock_lost(child);
       break;
   }
+  schedule_pass();
+}
+
+void Supervisor::schedule_pass() {
+  if (!pass_.armed()) pass_.arm(Clock::duration::zero());
+}
+
+void Supervisor::run_pass() {
+  if (shutting_down_)
+    stop_due_children();
+  else
+    start_due_children();
+  if (!retiring_.empty()) remove_retired();
   update_state();
 }
 
@@ -113,7 +123,7 @@ void Supervisor::update_state() {
     state_ = next;
     if (observer_) observer_->manager_changed();
   }
-  systemd_.status(status_line());
+  systemd_.status_changed();
 }
 
 Supervisor::Totals Supervisor::totals() const {
@@ -147,11 +157,18 @@ std::string Supervisor::status_line() const {
          std::to_string(t.running) + " running, " + human_size(t.locked_bytes) + " pinned" + suffix;
 }
 
+// By an index rebuilt only after a child's pid may have changed: a flood of datagrams
+// costs a hash lookup each, not a walk over every child.
 Child* Supervisor::child_by_pid(pid_t pid) {
   if (pid <= 0) return nullptr;
-  for (auto& [name, child] : children_)
-    if (child->pid() == pid) return child.get();
-  return nullptr;
+  if (pids_changed_) {
+    pids_changed_ = false;
+    by_pid_.clear();
+    for (auto& [name, child] : children_)
+      if (child->pid() > 0) by_pid_[child->pid()] = child.get();
+  }
+  const auto it = by_pid_.find(pid);
+  return it != by_pid_.end() && it->second->pid() == pid ? it->second : nullptr;
 }
 
 void Supervisor::on_datagram(const Datagram& d) {
@@ -164,7 +181,7 @@ void Supervisor::on_datagram(const Datagram& d) {
   if (problem.empty()) {
     const auto message = parse_notify_message(d.text);
     if (message) {
-      child->handle_notify(*message);
+      child->handle_notify(*message, seconds(config_.full_check_interval_sec));
       return;
     }
     problem = child->name() + ": malformed datagram: " + message.error();
@@ -200,28 +217,38 @@ void Supervisor::shutdown() {
 // Stops, in reverse `after` order, every child no still-active child is ordered after;
 // reports the end (on_finished) once none is active.
 void Supervisor::stop_due_children() {
-  if (in_stop_pass_) return;  // a child settling inside this pass calls back here
-  in_stop_pass_ = true;
+  // Who is ordered after whom, as pointers, rebuilt only when the set of children changed:
+  // a pass then costs one walk over the children and their dependents, no allocation.
+  if (dependents_.size() != children_.size()) {
+    dependents_.clear();
+    for (auto& [name, child] : children_)
+      dependents_.emplace_back(child.get(), std::vector<Child*>{});
+    std::unordered_map<const Child*, std::size_t> index;
+    for (std::size_t i = 0; i < dependents_.size(); ++i) index[dependents_[i].first] = i;
+    for (auto& [name, child] : children_)
+      for (const auto& dep : child->spec().after)
+        if (const auto it = children_.find(dep); it != children_.end())
+          dependents_[index[it->second.get()]].second.push_back(child.get());
+  }
   bool any_active = false;
-  for (auto& [name, child] : children_) {
+  for (auto& [child, after_it] : dependents_) {
     if (!child->is_active()) {
       if (child->state() == ChildState::Backoff) child->stop();  // cancel the restart
       continue;
     }
     any_active = true;
-    const bool dependents_gone =
-        std::none_of(children_.begin(), children_.end(), [&name = name](const auto& other) {
-          const auto& after = other.second->spec().after;
-          return other.second->is_active() &&
-                 std::find(after.begin(), after.end(), name) != after.end();
-        });
-    if (dependents_gone && child->state() != ChildState::Stopping) child->stop();
+    if (child->state() == ChildState::Stopping) continue;
+    if (std::none_of(after_it.begin(), after_it.end(),
+                     [](const Child* d) { return d->is_active(); }))
+      child->stop();
   }
-  in_stop_pass_ = false;
-  if (!any_active && !finished_) {
+  if (!any_active && !finishing_) {
     log_notice("all children stopped");
-    finished_ = true;
-    if (on_finished_) on_finished_();
+    finishing_ = true;
+    systemd_.drain([this] {  // STOPPING=1 and the last STATUS= reach systemd first
+      finished_ = true;
+      if (on_finished_) on_finished_();
+    });
   }
 }
 
@@ -250,10 +277,24 @@ duende::mlock::Result<void, ActionError> Supervisor::reload() {
     if (observer_) observer_->manager_changed();
     if (ready_sent_) systemd_.ready();  // during start-up, READY=1 waits for the children
     update_state();
+    system_.trim_heap();  // what parsing freed goes back rather than staying locked
     return Unexpected(ActionError{ActionError::Kind::ConfigInvalid, all});
+  }
+  if (const auto problem = fd_budget_problem(*loaded, system_.fd_limit())) {
+    log_error("reload: " + *problem);
+    log_error("reload failed; keeping the running configuration");
+    reload_failure_ =
+        "reload failed: too many children for the file descriptor limit, running "
+        "configuration kept";
+    state_ = before;
+    if (observer_) observer_->manager_changed();
+    if (ready_sent_) systemd_.ready();
+    update_state();
+    return Unexpected(ActionError{ActionError::Kind::ConfigInvalid, *problem});
   }
   reload_failure_.clear();
   apply(std::move(*loaded));
+  system_.trim_heap();
   state_ = before;
   if (ready_sent_) systemd_.ready();
   update_state();
@@ -261,6 +302,7 @@ duende::mlock::Result<void, ActionError> Supervisor::reload() {
 }
 
 void Supervisor::apply(Config next) {
+  dependents_.clear();  // `after` lists may change
   // Collected first: stopping a child without a process settles it at once, and a
   // settled retiring child is erased from children_ (remove_retired()).
   std::vector<std::string> removed;
@@ -308,6 +350,7 @@ void Supervisor::remove_retired() {
       continue;
     }
     if (child != children_.end()) {
+      dependents_.clear();
       graveyard_.push_back(std::move(child->second));
       children_.erase(child);
     }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "api/child_state.hpp"
@@ -97,6 +98,8 @@ class Supervisor final : public ChildListener {
 
  private:
   void start_due_children();
+  void schedule_pass();
+  void run_pass();
   bool may_start(const Child& child) const;
   void stop_due_children();
   void on_monitor_tick();
@@ -116,6 +119,7 @@ class Supervisor final : public ChildListener {
   std::string preload_path_;
   SystemdNotifier systemd_;
   Timer monitor_;
+  Timer pass_;  // the next pass over the children: see on_child_event()
   Clock::time_point last_full_check_{};
   std::map<std::string, std::unique_ptr<Child>> children_;
   std::set<std::string> pending_start_;            // to start once their `after` children allow
@@ -124,7 +128,11 @@ class Supervisor final : public ChildListener {
   ManagerState state_ = ManagerState::Starting;
   bool ready_sent_ = false;
   bool shutting_down_ = false;
-  bool in_stop_pass_ = false;
+  // Shutdown's reverse order: the children ordered after each child (stop_due_children).
+  std::vector<std::pair<Child*, std::vector<Child*>>> dependents_;
+  bool pids_changed_ = true;  // by_pid_ must be rebuilt
+  std::unordered_map<pid_t, Child*> by_pid_;
+  bool finishing_ = false;  // every child stopped: telling systemd, then finished_
   bool finished_ = false;
   std::function<void()> on_finished_;
   std::string reload_failure_;  // shown in STATUS= until a reload succeeds

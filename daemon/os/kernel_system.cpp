@@ -4,6 +4,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -14,6 +15,8 @@
 
 #include <cerrno>
 #include <system_error>
+
+#include "os/log.hpp"
 
 namespace duende::supervisor {
 namespace {
@@ -28,8 +31,10 @@ timespec to_timespec(Clock::duration d) {
 
 }  // namespace
 
-KernelSystem::KernelSystem(EventLoop& loop)
-    : loop_(loop), timer_fd_(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {
+KernelSystem::KernelSystem(EventLoop& loop, std::optional<rlimit> child_nofile)
+    : loop_(loop),
+      child_nofile_(child_nofile),
+      timer_fd_(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {
   if (timer_fd_ < 0) throw std::system_error(errno, std::generic_category(), "timerfd_create");
   loop_.add(timer_fd_, EPOLLIN, [this](std::uint32_t) {
     std::uint64_t expirations = 0;
@@ -64,12 +69,15 @@ mlock::Result<ProcessHandle, SpawnError> KernelSystem::spawn(const SpawnRequest&
                                                              const std::string& log_identifier,
                                                              std::function<void()> on_exit) {
   SpawnRequest req = request;
+  if (child_nofile_ && !req.nofile_limit) req.nofile_limit = child_nofile_;
   // Output to the journal under the child's name when journald is there.
   const int journal = sd_journal_stream_fd(log_identifier.c_str(), LOG_INFO, 1);
   if (journal >= 0) req.stdout_fd = req.stderr_fd = journal;
   auto spawned = spawn_process(req);
   if (journal >= 0) ::close(journal);
   if (!spawned) return mlock::Unexpected(spawned.error());
+  // The child could not write these itself without risking a full pipe (os/spawn.hpp).
+  for (const std::string& warning : spawned->warnings) log_warning(log_identifier + ": " + warning);
   ProcessHandle process{spawned->pid, spawned->pidfd};
   try {
     loop_.add(process.handle, EPOLLIN,
@@ -119,6 +127,12 @@ mlock::Result<mlock::ProcessMemory, mlock::InspectError> KernelSystem::inspect(p
 }
 
 uid_t KernelSystem::effective_uid() { return ::geteuid(); }
+
+std::uint64_t KernelSystem::fd_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return UINT64_MAX;
+  return limit.rlim_cur;
+}
 
 std::string KernelSystem::user_home(uid_t uid) {
   char buf[4096];

@@ -3,6 +3,8 @@
 // without blocking.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <functional>
 #include <memory>
 #include <optional>
@@ -14,9 +16,10 @@ namespace duende::supervisor {
 
 class KernelSystem final : public System {
  public:
-  // Creates the wake-up timerfd and watches it in `loop`. Failure (EMFILE, ENFILE,
-  // ENOMEM): std::system_error naming timerfd_create.
-  explicit KernelSystem(EventLoop& loop);
+  // Creates the wake-up timerfd and watches it in `loop`. Children get `child_nofile` as
+  // their RLIMIT_NOFILE when set (the limits the supervisor had before it raised its
+  // own). Failure (EMFILE, ENFILE, ENOMEM): std::system_error naming timerfd_create.
+  explicit KernelSystem(EventLoop& loop, std::optional<rlimit> child_nofile = std::nullopt);
   ~KernelSystem() override;
 
   Clock::time_point now() override;
@@ -32,6 +35,7 @@ class KernelSystem final : public System {
 
   mlock::Result<mlock::ProcessMemory, mlock::InspectError> inspect(pid_t pid,
                                                                    bool coverage) override;
+  std::uint64_t fd_limit() override;
   uid_t effective_uid() override;
   std::string user_home(uid_t uid) override;
   void trim_heap() override;
@@ -41,6 +45,7 @@ class KernelSystem final : public System {
 
  private:
   EventLoop& loop_;
+  std::optional<rlimit> child_nofile_;
   int timer_fd_ = -1;
   std::function<void()> on_wakeup_;
 };

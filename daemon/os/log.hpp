@@ -1,8 +1,15 @@
 // Logging to stderr with sd-daemon priority prefixes ("<3>" …), which journald turns into
 // priorities when the supervisor runs under systemd. One line per call.
+//
+// Logging never blocks: the supervision loop (and the WATCHDOG=1 keep-alive it sends) must
+// go on while the reader of stderr does not read (journald under memory pressure, a
+// stopped reader of a FIFO). stderr's own file description is left as it is (children may
+// inherit it, and they expect blocking writes); the log writes through a non-blocking
+// path of its own instead, and lines it cannot write yet wait in a bounded buffer.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -10,8 +17,25 @@ namespace duende::supervisor {
 
 enum class LogLevel { Error = 3, Warning = 4, Notice = 5, Info = 6, Debug = 7 };
 
-// Writes "<N>message\n" to stderr in one write(2). Newlines inside `message` are replaced
-// so one call is one journal entry. Never throws.
+// How many bytes of whole lines log() keeps while stderr does not accept them; lines that
+// do not fit are dropped and counted.
+inline constexpr std::size_t kLogBufferBytes = 64 * 1024;
+// The longest line log() writes, prefix and newline included; longer messages are cut.
+inline constexpr std::size_t kLogLineBytes = 4096;
+
+// Writes "<N>message\n" to stderr without ever waiting for its reader. So that one call
+// is one journal entry and nothing raw reaches the journal, `message` is escaped: '\n'
+// and '\r' become spaces, every other byte below 0x20 (NUL and tab included) and 0x7f
+// become "\xNN" (lowercase hex); a message too long for kLogLineBytes is cut (never
+// inside an escape).
+// When stderr does not accept the line now (EAGAIN), it is kept, whole, in a buffer of
+// kLogBufferBytes, written by later calls and by log_flush(), in order. A line that does
+// not fit, and every line after it until the buffer has been written out, is dropped and
+// counted; once the buffer is out, "<4>log: N lines dropped while stderr was not
+// accepting" is written before any later line. Lines that fail for another reason (EPIPE,
+// EBADF, …) are dropped and counted the same way.
+// The first call decides how to write (log_init()). Never throws, never allocates, never
+// blocks (except on a regular file or a block device: plain write(2)). Not thread-safe.
 void log(LogLevel level, std::string_view message) noexcept;
 
 inline void log_error(std::string_view m) noexcept { log(LogLevel::Error, m); }
@@ -19,9 +43,28 @@ inline void log_warning(std::string_view m) noexcept { log(LogLevel::Warning, m)
 inline void log_notice(std::string_view m) noexcept { log(LogLevel::Notice, m); }
 inline void log_info(std::string_view m) noexcept { log(LogLevel::Info, m); }
 
+// Writes as much of the buffered lines (and then the "lines dropped" line) as stderr
+// accepts now, without blocking. The daemon calls it once per loop round, so buffered
+// lines go out soon after the reader reads again even when nothing new is logged.
+// Does nothing when nothing is buffered or a sink is set. Never throws.
+void log_flush() noexcept;
+
+// Decides, from what file descriptor 2 is now, how log() writes; log() calls it itself on
+// first use. Calling it again (after fd 2 was redirected) discards what is buffered and
+// the drop count, and closes the descriptor the previous call opened.
+//   - a socket (journald's stream): send(2) with MSG_DONTWAIT | MSG_NOSIGNAL;
+//   - a pipe, FIFO, terminal or other character device: writes go to a second, separate
+//     description of it, opened with open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK |
+//     O_CLOEXEC | O_NOCTTY), so fd 2's own flags never change. When that open fails (no
+//     /proc, a FIFO without reader: ENXIO), each write of at most kLogLineBytes goes to
+//     fd 2 itself only when poll(2) says it is writable now;
+//   - anything else (a regular file, fd 2 closed): plain write(2) to fd 2.
+// Side effect: may hold one more descriptor open (O_CLOEXEC). Never throws.
+void log_init() noexcept;
+
 // Where log() writes instead of stderr, for tests that drive the core in-process: called
-// with the level and the message (before the newline replacement). nullptr restores
-// stderr. Not thread-safe; set it before anything logs.
+// with the level and the message (before escaping). nullptr restores stderr. Not
+// thread-safe; set it before anything logs.
 using LogSink = void (*)(LogLevel level, std::string_view message, void* context);
 void set_log_sink(LogSink sink, void* context) noexcept;
 

@@ -1,6 +1,7 @@
 #include "os/process_setup.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,33 @@
 namespace duende::supervisor {
 
 uid_t process_effective_uid() { return ::geteuid(); }
+
+rlimit raise_fd_limit() {
+  rlimit original{};
+  if (::getrlimit(RLIMIT_NOFILE, &original) != 0) return original;
+  if (original.rlim_cur < original.rlim_max) {
+    rlimit raised = original;
+    raised.rlim_cur = original.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &raised);
+  }
+  return original;
+}
+
+namespace {
+std::uint64_t as_count(rlim_t value) {
+  return value == RLIM_INFINITY ? UINT64_MAX : static_cast<std::uint64_t>(value);
+}
+}  // namespace
+
+std::uint64_t fd_limit_now() {
+  rlimit limit{};
+  return ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? as_count(limit.rlim_cur) : UINT64_MAX;
+}
+
+std::uint64_t fd_limit_hard() {
+  rlimit limit{};
+  return ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? as_count(limit.rlim_max) : UINT64_MAX;
+}
 
 mlock::Result<void, std::string> make_directory(const std::string& directory) {
   if (::mkdir(directory.c_str(), 0755) != 0 && errno != EEXIST)

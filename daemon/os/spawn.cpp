@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <new>
 #include <string_view>
 #include <utility>
 
@@ -103,6 +104,8 @@ std::string step_name(TrampolineStep step, const SpawnRequest& request) {
       return "redirect stderr";
     case TrampolineStep::MemlockLimit:
       return "setrlimit RLIMIT_MEMLOCK " + memlock_text(request.memlock_limit.value_or(0));
+    case TrampolineStep::NofileLimit:
+      return "setrlimit RLIMIT_NOFILE";
     case TrampolineStep::OpenOomScoreAdj:
       return "open /proc/self/oom_score_adj";
     case TrampolineStep::OomScoreAdj:
@@ -158,22 +161,29 @@ void plan_limits(const SpawnRequest& request, TrampolinePlan& plan) {
   if (request.memlock_limit) {
     plan.set_memlock = true;
     plan.memlock = {*request.memlock_limit, *request.memlock_limit};
-    rlimit ours{};
-    getrlimit(RLIMIT_MEMLOCK, &ours);  // the child's, too: limits are inherited
-    plan.memlock_warning = "mlock-supervisor: warning: cannot raise RLIMIT_MEMLOCK to " +
-                           memlock_text(*request.memlock_limit) +
-                           ": Operation not permitted (needs CAP_SYS_RESOURCE); using the " +
-                           "hard limit " + memlock_text(ours.rlim_max) + "\n";
+  }
+  if (request.nofile_limit) {
+    plan.set_nofile = true;
+    plan.nofile = *request.nofile_limit;
   }
   if (request.oom_score_adj) {
     plan.set_oom_score_adj = true;
     plan.oom_score_adj_text = std::to_string(*request.oom_score_adj);
-    const std::string prefix =
-        "mlock-supervisor: warning: cannot set oom_score_adj " + plan.oom_score_adj_text + ": ";
-    const std::string suffix = " (needs CAP_SYS_RESOURCE)\n";
-    plan.oom_warning_eacces = prefix + std::strerror(EACCES) + suffix;
-    plan.oom_warning_eperm = prefix + std::strerror(EPERM) + suffix;
   }
+}
+
+// What the child recorded that it started without (it writes nothing itself).
+std::vector<std::string> warnings_of(const TrampolinePlan& plan, const SpawnRequest& request) {
+  std::vector<std::string> warnings;
+  if (plan.memlock_soft_only)
+    warnings.push_back("cannot raise RLIMIT_MEMLOCK to " +
+                       memlock_text(request.memlock_limit.value_or(0)) +
+                       ": Operation not permitted (needs CAP_SYS_RESOURCE); using the hard limit " +
+                       memlock_text(plan.memlock_hard_limit));
+  if (plan.oom_score_adj_errno != 0)
+    warnings.push_back("cannot set oom_score_adj " + plan.oom_score_adj_text + ": " +
+                       std::strerror(plan.oom_score_adj_errno) + " (needs CAP_SYS_RESOURCE)");
+  return warnings;
 }
 
 void plan_credentials(const SpawnRequest& request, TrampolinePlan& plan) {
@@ -246,7 +256,15 @@ mlock::Result<SpawnedProcess, SpawnError> spawn_process(const SpawnRequest& requ
     close(pidfd);
     return failure(step_name(plan.failed_step, request), plan.error_number);
   }
-  return SpawnedProcess{pid, pidfd};
+  SpawnedProcess spawned;
+  spawned.pid = pid;
+  spawned.pidfd = pidfd;
+  try {
+    spawned.warnings = warnings_of(plan, request);
+  } catch (const std::bad_alloc&) {
+    // The child runs: losing its warnings beats losing track of it.
+  }
+  return spawned;
 }
 
 }  // namespace duende::supervisor

@@ -29,10 +29,13 @@ struct SpawnRequest {
   std::optional<gid_t> gid;                 // unset = keep ours
   std::vector<gid_t> supplementary_groups;  // applied when uid or gid is set
   std::optional<rlim_t> memlock_limit;      // soft and hard; nullopt = inherit; RLIM_INFINITY ok
-  std::optional<int> oom_score_adj;         // -1000..1000; nullopt = inherit
-  bool ambient_ipc_lock = false;  // give a non-root child CAP_IPC_LOCK as an ambient capability
-  int stdout_fd = -1;             // -1 = inherit the supervisor's
-  int stderr_fd = -1;             // -1 = inherit the supervisor's
+  // RLIMIT_NOFILE as given (soft, hard); nullopt = inherit. The supervisor raises its own
+  // soft limit and gives children the usual one back with this.
+  std::optional<rlimit> nofile_limit;
+  std::optional<int> oom_score_adj;  // -1000..1000; nullopt = inherit
+  bool ambient_ipc_lock = false;     // give a non-root child CAP_IPC_LOCK as an ambient capability
+  int stdout_fd = -1;                // -1 = inherit the supervisor's
+  int stderr_fd = -1;                // -1 = inherit the supervisor's
 };
 
 // A started child. The caller owns `pidfd` (O_CLOEXEC) and must reap the child, e.g. with
@@ -40,6 +43,10 @@ struct SpawnRequest {
 struct SpawnedProcess {
   pid_t pid = -1;
   int pidfd = -1;
+  // What the child started without, one line each, for the caller to log (spawn_process()
+  // writes nothing anywhere), e.g. "cannot set oom_score_adj -1000: Permission denied
+  // (needs CAP_SYS_RESOURCE)". Empty when everything asked for was applied.
+  std::vector<std::string> warnings;
 };
 
 // Why a child could not be started: the step that failed and its errno.
@@ -59,25 +66,31 @@ struct SpawnError {
 //      every other descriptor is marked close-on-exec, so nothing else leaks into it;
 //   4. RLIMIT_MEMLOCK soft and hard = `memlock_limit`. Raising the hard limit needs
 //      CAP_SYS_RESOURCE; without it the soft limit is raised to the hard limit instead
-//      and a one-line warning goes to the child's stderr;
-//   5. /proc/self/oom_score_adj = `oom_score_adj`. Lowering it below the inherited
-//      minimum needs CAP_SYS_RESOURCE; when refused (EACCES/EPERM) a one-line warning
-//      goes to the child's stderr ("mlock-supervisor: warning: cannot set oom_score_adj
-//      -1000: Permission denied (needs CAP_SYS_RESOURCE)") and the child starts anyway;
-//   6. when `uid` or `gid` is set: setgroups(supplementary_groups), then setgid(gid) if
+//      and `warnings` gets "cannot raise RLIMIT_MEMLOCK to <limit or infinity>: Operation
+//      not permitted (needs CAP_SYS_RESOURCE); using the hard limit <hard>";
+//   5. RLIMIT_NOFILE = `nofile_limit` (soft, hard). Lowering always works; raising the
+//      hard limit needs CAP_SYS_RESOURCE, soft above hard is EINVAL;
+//   6. /proc/self/oom_score_adj = `oom_score_adj`. Lowering it below the inherited
+//      minimum needs CAP_SYS_RESOURCE; when refused (EACCES/EPERM) the child starts
+//      anyway and `warnings` gets "cannot set oom_score_adj -1000: Permission denied
+//      (needs CAP_SYS_RESOURCE)";
+//   7. when `uid` or `gid` is set: setgroups(supplementary_groups), then setgid(gid) if
 //      set, then setuid(uid) if set (real, effective and saved ids). Needs CAP_SETGID
 //      and CAP_SETUID;
-//   7. when `ambient_ipc_lock` and `uid` is set and not 0: CAP_IPC_LOCK kept across
+//   8. when `ambient_ipc_lock` and `uid` is set and not 0: CAP_IPC_LOCK kept across
 //      setuid (PR_SET_KEEPCAPS) and made the child's only permitted, effective,
 //      inheritable and ambient capability, so it survives execve() of a non-setuid
 //      program and the child may lock beyond RLIMIT_MEMLOCK. Needs CAP_IPC_LOCK in the
 //      supervisor's permitted set. Otherwise ignored (root has CAP_IPC_LOCK anyway);
-//   8. chdir(working_directory), with the new credentials' permissions;
-//   9. execve(argv[0], argv, env).
-// Success: returns the child's pid and a pidfd once its execve() is past the point of no
-// return (the kernel released the borrowed memory). The kernel may still be finishing the
-// exec for a moment: closing O_CLOEXEC descriptors, installing the new credentials and
-// comm, so /proc/PID can briefly show the pre-exec state. The child's exit signal is
+//   9. chdir(working_directory), with the new credentials' permissions;
+//  10. execve(argv[0], argv, env).
+// Nothing is written to the child's stdout or stderr before execve(): the caller is
+// suspended until then, and a pipe there whose reader does not read would keep it so.
+// Success: returns the child's pid, a pidfd and the warnings (steps 4 and 6) once its
+// execve() is past the point of no return (the kernel released the borrowed memory). The
+// kernel may still be finishing the exec for a moment: closing O_CLOEXEC descriptors,
+// installing the new credentials and comm, so /proc/PID can briefly show the pre-exec
+// state. The child's exit signal is
 // SIGCHLD. A child killed by a signal before it could exec also counts as started: its
 // pidfd then reports that death.
 // Failure (the child, if one was started, has been reaped; no descriptor leaks):
@@ -85,8 +98,9 @@ struct SpawnError {
 //     string in argv/env containing '\0';
 //   - step "open /dev/null", "dup stdout fd N", "dup stderr fd N" (EBADF: not open),
 //     "mmap child stack" (ENOMEM), "clone" (EAGAIN, ENOMEM): preparation in the caller;
-//   - any step of 2..9 above, with the errno the child saw, e.g. "setpgid",
-//     "redirect stdout", "setrlimit RLIMIT_MEMLOCK 65536", "oom_score_adj 500",
+//   - any step of 2..10 above, with the errno the child saw, e.g. "setpgid",
+//     "redirect stdout", "setrlimit RLIMIT_MEMLOCK 65536", "setrlimit RLIMIT_NOFILE"
+//     (EPERM raising the hard limit, EINVAL soft above hard), "oom_score_adj 500",
 //     "setgroups 1,2" ("setgroups" for none), "setgid 65534", "setuid 65534" (EPERM without
 //     CAP_SETUID), "prctl PR_SET_KEEPCAPS", "capset CAP_IPC_LOCK" (EPERM when the supervisor lacks
 //     it), "ambient raise CAP_IPC_LOCK", "chdir /nope" (ENOENT, EACCES, ENOTDIR), "exec /usr/bin/x"

@@ -1,8 +1,10 @@
 // The child half of spawn_process(). It runs on a borrowed stack in the caller's memory,
 // with the caller's thread-local storage (errno included), before execve(). Rules here:
 // no allocation, no locks, no exceptions, nothing that touches state the caller owns
-// except the TrampolinePlan's failure fields; credentials change through raw system calls,
-// because glibc's setuid() family would signal the caller's threads (setxid broadcast).
+// except the TrampolinePlan's fields written by the child; credentials change through raw
+// system calls, because glibc's setuid() family would signal the caller's threads (setxid
+// broadcast). Nothing is written to the child's stderr: the caller is suspended until
+// execve(), and a full pipe there would keep it suspended.
 #include "os/spawn_trampoline.hpp"
 
 #include <errno.h>
@@ -14,31 +16,25 @@
 
 #include <cstdint>
 
+// Every function here goes uninstrumented by AddressSanitizer: before each call of a
+// noreturn function (fail(), _exit()) it would call __asan_handle_no_return(), which finds
+// this borrowed stack unknown and says so on stderr, once per process: a write that, to a
+// full pipe, would block the child and so the suspended caller for good.
+#define DUENDE_TRAMPOLINE __attribute__((no_sanitize_address))
+
 namespace duende::supervisor::spawn_detail {
 namespace {
 
 // Records the failing step with errno, read first thing, and ends the child.
-[[noreturn]] void fail(TrampolinePlan& plan, TrampolineStep step) {
+[[noreturn]] DUENDE_TRAMPOLINE void fail(TrampolinePlan& plan, TrampolineStep step) {
   plan.error_number = errno;
   plan.failed_step = step;
   _exit(127);
 }
 
-void write_all(int fd, const std::string& text) {
-  const char* p = text.data();
-  std::size_t left = text.size();
-  while (left > 0) {
-    const ssize_t n = write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // a warning that cannot be written is not worth failing for
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-}
-
 // Dispositions first, then the mask: the caller blocked every signal around clone(), so
 // none can reach a handler of the caller's while this child runs on its memory.
-void reset_signals(TrampolinePlan& plan) {
+DUENDE_TRAMPOLINE void reset_signals(TrampolinePlan& plan) {
   struct sigaction default_action {};
   default_action.sa_handler = SIG_DFL;
   for (int sig = 1; sig < NSIG; ++sig) {
@@ -48,7 +44,7 @@ void reset_signals(TrampolinePlan& plan) {
   sigprocmask(SIG_SETMASK, &plan.empty_mask, nullptr);
 }
 
-void redirect_stdio(TrampolinePlan& plan) {
+DUENDE_TRAMPOLINE void redirect_stdio(TrampolinePlan& plan) {
   if (dup2(plan.stdin_fd, STDIN_FILENO) < 0) fail(plan, TrampolineStep::RedirectStdin);
   if (plan.stdout_fd >= 0 && dup2(plan.stdout_fd, STDOUT_FILENO) < 0)
     fail(plan, TrampolineStep::RedirectStdout);
@@ -59,7 +55,7 @@ void redirect_stdio(TrampolinePlan& plan) {
   close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 }
 
-void apply_memlock_limit(TrampolinePlan& plan) {
+DUENDE_TRAMPOLINE void apply_memlock_limit(TrampolinePlan& plan) {
   if (setrlimit(RLIMIT_MEMLOCK, &plan.memlock) == 0) return;
   if (errno != EPERM) fail(plan, TrampolineStep::MemlockLimit);
   // Raising the hard limit needs CAP_SYS_RESOURCE: take as much as the hard limit allows.
@@ -67,10 +63,11 @@ void apply_memlock_limit(TrampolinePlan& plan) {
   if (getrlimit(RLIMIT_MEMLOCK, &limit) != 0) fail(plan, TrampolineStep::MemlockLimit);
   limit.rlim_cur = limit.rlim_max;
   if (setrlimit(RLIMIT_MEMLOCK, &limit) != 0) fail(plan, TrampolineStep::MemlockLimit);
-  write_all(STDERR_FILENO, plan.memlock_warning);
+  plan.memlock_soft_only = true;
+  plan.memlock_hard_limit = limit.rlim_max;
 }
 
-void apply_oom_score_adj(TrampolinePlan& plan) {
+DUENDE_TRAMPOLINE void apply_oom_score_adj(TrampolinePlan& plan) {
   const int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
   if (fd < 0) fail(plan, TrampolineStep::OpenOomScoreAdj);
   const std::string& text = plan.oom_score_adj_text;
@@ -78,13 +75,15 @@ void apply_oom_score_adj(TrampolinePlan& plan) {
   const int error = n < 0 ? errno : EIO;
   close(fd);
   if (n == static_cast<ssize_t>(text.size())) return;
-  if (n < 0 && error == EACCES) return write_all(STDERR_FILENO, plan.oom_warning_eacces);
-  if (n < 0 && error == EPERM) return write_all(STDERR_FILENO, plan.oom_warning_eperm);
+  if (n < 0 && (error == EACCES || error == EPERM)) {
+    plan.oom_score_adj_errno = error;  // the child starts anyway; the caller warns
+    return;
+  }
   errno = error;
   fail(plan, TrampolineStep::OomScoreAdj);
 }
 
-void apply_ids(TrampolinePlan& plan) {
+DUENDE_TRAMPOLINE void apply_ids(TrampolinePlan& plan) {
   // Root's capabilities would all be dropped by setuid() to a non-root user; keep them
   // so that CAP_IPC_LOCK can be made ambient afterwards.
   if (plan.ambient_ipc_lock && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
@@ -99,7 +98,7 @@ void apply_ids(TrampolinePlan& plan) {
 
 // CAP_IPC_LOCK becomes the only permitted, effective and inheritable capability, then
 // ambient: execve() of a non-setuid program by a non-root user keeps ambient capabilities.
-void raise_ambient_ipc_lock(TrampolinePlan& plan) {
+DUENDE_TRAMPOLINE void raise_ambient_ipc_lock(TrampolinePlan& plan) {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2]{};
   const std::uint32_t bit = 1u << CAP_IPC_LOCK;  // CAP_IPC_LOCK < 32: in data[0]
@@ -111,13 +110,15 @@ void raise_ambient_ipc_lock(TrampolinePlan& plan) {
 
 }  // namespace
 
-int trampoline_main(void* arg) {
+DUENDE_TRAMPOLINE int trampoline_main(void* arg) {
   TrampolinePlan& plan = *static_cast<TrampolinePlan*>(arg);
   reset_signals(plan);
   if (setpgid(0, 0) != 0) fail(plan, TrampolineStep::ProcessGroup);
   redirect_stdio(plan);
-  // Both need privileges (CAP_SYS_RESOURCE) that setuid() below may drop.
+  // All need privileges (CAP_SYS_RESOURCE, to raise) that setuid() below may drop.
   if (plan.set_memlock) apply_memlock_limit(plan);
+  if (plan.set_nofile && setrlimit(RLIMIT_NOFILE, &plan.nofile) != 0)
+    fail(plan, TrampolineStep::NofileLimit);
   if (plan.set_oom_score_adj) apply_oom_score_adj(plan);
   if (plan.set_ids) apply_ids(plan);
   if (plan.ambient_ipc_lock) raise_ambient_ipc_lock(plan);

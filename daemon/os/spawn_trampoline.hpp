@@ -2,8 +2,10 @@
 //
 // Internal to spawn.cpp and spawn_trampoline.cpp. The child shares the caller's memory (CLONE_VM)
 // until it execs, so everything it needs lives in a TrampolinePlan the caller fills in first;
-// the child only reads the plan, makes raw system calls and, on failure, writes the step
-// and errno back into the plan before _exit(127).
+// the child only reads the plan, makes raw system calls and writes back into the plan what
+// the caller must know: a warning to log, or, on failure, the step and errno before
+// _exit(127). It never writes to its stderr: a full pipe there would suspend the caller
+// (CLONE_VFORK) for as long as the pipe's reader does not read.
 #pragma once
 
 #include <signal.h>
@@ -23,6 +25,7 @@ enum class TrampolineStep : int {
   RedirectStdout,
   RedirectStderr,
   MemlockLimit,
+  NofileLimit,
   OpenOomScoreAdj,
   OomScoreAdj,
   KeepCaps,
@@ -46,11 +49,10 @@ struct TrampolinePlan {
   int stderr_fd = -1;
   bool set_memlock = false;
   rlimit memlock{};
-  std::string memlock_warning;  // written to stderr when only the soft limit could be raised
+  bool set_nofile = false;
+  rlimit nofile{};
   bool set_oom_score_adj = false;
   std::string oom_score_adj_text;
-  std::string oom_warning_eacces;  // written to stderr when lowering is refused
-  std::string oom_warning_eperm;
   bool set_ids = false;  // setgroups, then the gid and uid below when set
   const gid_t* groups = nullptr;
   std::size_t group_count = 0;
@@ -59,6 +61,11 @@ struct TrampolinePlan {
   bool set_uid = false;
   uid_t uid = 0;
   bool ambient_ipc_lock = false;  // only when set_uid and uid != 0
+
+  // Written by the child when it started anyway, short of what was asked.
+  bool memlock_soft_only = false;  // no CAP_SYS_RESOURCE: soft limit = the hard limit below
+  rlim_t memlock_hard_limit = 0;
+  int oom_score_adj_errno = 0;  // EACCES or EPERM: lowering oom_score_adj was refused
 
   // Written by the child when a step fails.
   TrampolineStep failed_step = TrampolineStep::None;

@@ -74,6 +74,8 @@ class System {
   // Memory figures of process `pid` from /proc, as duende::mlock::inspect().
   virtual mlock::Result<mlock::ProcessMemory, mlock::InspectError> inspect(pid_t pid,
                                                                            bool coverage) = 0;
+  // How many file descriptors the process may have open (the soft RLIMIT_NOFILE).
+  virtual std::uint64_t fd_limit() = 0;
   // The supervisor's effective uid (a child without "user" runs as it).
   virtual uid_t effective_uid() = 0;
   // The home directory of user `uid` from NSS, "" when unknown.

@@ -8,10 +8,12 @@ namespace {
 
 constexpr std::uint64_t kMaxKb = std::numeric_limits<std::uint64_t>::max() / 1024;
 
+// Without surrounding blanks (and a CR before the line's end); "" when nothing else is
+// left. `last` is searched first: a value of only blanks and CRs ("\t\r") has no last.
 std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
   const auto last = s.find_last_not_of(" \t\r");
+  if (last == std::string_view::npos) return {};
+  const auto first = s.find_first_not_of(" \t\r");
   return s.substr(first, last - first + 1);
 }
 

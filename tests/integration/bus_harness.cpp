@@ -1,8 +1,10 @@
 #include "bus_harness.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <systemd/sd-bus.h>
@@ -466,6 +468,66 @@ RunResult BusTest::busctl(const std::vector<std::string>& args, bool unprivilege
 
 std::uint64_t BusTest::daemon_threads() const {
   return test::status_field(h.pid(), "Threads").value_or(0);
+}
+
+namespace {
+
+[[noreturn]] void unprivileged_reader(const std::string& address, long* answers) {
+  constexpr uid_t kNobody = 65534;
+  if (::setgroups(0, nullptr) != 0 || ::setresgid(kNobody, kNobody, kNobody) != 0 ||
+      ::setresuid(kNobody, kNobody, kNobody) != 0)
+    _exit(3);
+  sd_bus* bus = nullptr;
+  if (sd_bus_new(&bus) < 0 || sd_bus_set_address(bus, address.c_str()) < 0 ||
+      sd_bus_set_bus_client(bus, 1) < 0 || sd_bus_start(bus) < 0)
+    _exit(4);
+  while (true) {
+    sd_bus_error error = SD_BUS_ERROR_NULL;
+    sd_bus_message* reply = nullptr;
+    if (sd_bus_call_method(bus, kBusName, kManagerPath, kObjectManagerInterface,
+                           "GetManagedObjects", &error, &reply, "") >= 0)
+      __atomic_add_fetch(answers, 1, __ATOMIC_RELAXED);
+    sd_bus_message_unref(reply);
+    sd_bus_error_free(&error);
+  }
+}
+
+}  // namespace
+
+UnprivilegedReaders::UnprivilegedReaders(const std::string& address, int n) : n_(n) {
+  void* shared = ::mmap(nullptr, sizeof(long) * static_cast<std::size_t>(n), PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (shared == MAP_FAILED) throw std::runtime_error("mmap: " + std::string(strerror(errno)));
+  answers_ = static_cast<long*>(shared);
+  std::fflush(nullptr);
+  for (int i = 0; i < n; ++i) {
+    answers_[i] = 0;
+    const pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error("fork: " + std::string(strerror(errno)));
+    if (pid == 0) unprivileged_reader(address, &answers_[i]);
+    pids_.push_back(pid);
+  }
+}
+
+UnprivilegedReaders::~UnprivilegedReaders() {
+  stop();
+  ::munmap(answers_, sizeof(long) * static_cast<std::size_t>(n_));
+}
+
+long UnprivilegedReaders::answers(int i) const {
+  return __atomic_load_n(&answers_[i], __ATOMIC_RELAXED);
+}
+
+long UnprivilegedReaders::total_answers() const {
+  long total = 0;
+  for (int i = 0; i < n_; ++i) total += answers(i);
+  return total;
+}
+
+void UnprivilegedReaders::stop() {
+  for (pid_t pid : pids_) ::kill(pid, SIGKILL);
+  for (pid_t pid : pids_) ::waitpid(pid, nullptr, 0);
+  pids_.clear();
 }
 
 }  // namespace duende::itest

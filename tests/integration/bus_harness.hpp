@@ -268,6 +268,29 @@ class BusTest : public ::testing::Test {
   std::unique_ptr<BusClient> client_;
 };
 
+// `n` processes that each drop to nobody (uid and gid 65534, no groups), connect to the
+// bus at `address` and call GetManagedObjects over and over, one call in flight each: the
+// read flood anyone on the system bus can cause. Forked from the calling process (make
+// them before starting threads); stopped (SIGKILL, reaped) by stop() or the destructor.
+class UnprivilegedReaders {
+ public:
+  UnprivilegedReaders(const std::string& address, int n);
+  ~UnprivilegedReaders();
+  UnprivilegedReaders(const UnprivilegedReaders&) = delete;
+  UnprivilegedReaders& operator=(const UnprivilegedReaders&) = delete;
+
+  // Answers client `i` got so far.
+  long answers(int i) const;
+  long total_answers() const;
+  int size() const { return static_cast<int>(pids_.size()); }
+  void stop();
+
+ private:
+  std::vector<pid_t> pids_;
+  long* answers_ = nullptr;  // shared memory, one counter per client
+  int n_ = 0;
+};
+
 // Skips the test unless it runs as root.
 #define DUENDE_BUS_REQUIRE_ROOT()                                                            \
   if (::geteuid() != 0)                                                                      \

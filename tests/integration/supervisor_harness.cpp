@@ -167,6 +167,7 @@ Harness::~Harness() {
       wait_exit();
     }
   }
+  if (fifo_fd_ >= 0) read_stderr_fifo();  // the children's pids are in there
   kill_leftover_children();
   if (testing::Test::HasFailure() || std::getenv("MLOCK_IT_SHOW_LOG")) {
     std::cout << "---- mlock-supervisor log (" << dir_ << "; exit "
@@ -182,6 +183,7 @@ Harness::~Harness() {
     std::cout << "----\n";
   }
   if (sink_fd_ >= 0) close(sink_fd_);
+  if (fifo_fd_ >= 0) close(fifo_fd_);
   std::error_code ignored;
   fs::remove_all(dir_, ignored);
 }
@@ -230,6 +232,18 @@ void Harness::start(const Launch& launch) {
   const int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (log_fd < 0 || null_fd < 0)
     throw std::runtime_error("open log: " + std::string(strerror(errno)));
+  int err_fd = log_fd;
+  if (launch.stderr_fifo) {
+    const std::string& fifo = *launch.stderr_fifo;
+    if (mkfifo(fifo.c_str(), 0600) != 0 && errno != EEXIST)
+      throw std::runtime_error("mkfifo " + fifo + ": " + strerror(errno));
+    // Read-write: an open for writing alone would wait for a reader. The daemon gets this
+    // (blocking) description; we read through one of our own.
+    err_fd = open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+    fifo_fd_ = open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (err_fd < 0 || fifo_fd_ < 0)
+      throw std::runtime_error("open " + fifo + ": " + strerror(errno));
+  }
   std::fflush(nullptr);
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork: " + std::string(strerror(errno)));
@@ -237,13 +251,14 @@ void Harness::start(const Launch& launch) {
     std::snprintf(watchdog_pid, sizeof watchdog_pid, "WATCHDOG_PID=%d", static_cast<int>(getpid()));
     dup2(null_fd, 0);
     dup2(log_fd, 1);
-    dup2(log_fd, 2);
+    dup2(err_fd, 2);
     if (launch.drop_ipc_lock && !duende::test::drop_capability(CAP_IPC_LOCK)) _exit(126);
     execve(args[0], args.data(), envp.data());
     _exit(127);
   }
   close(log_fd);
   close(null_fd);
+  if (err_fd != log_fd) close(err_fd);
   pid_ = pid;
 }
 
@@ -297,7 +312,20 @@ RunResult Harness::run_cli(const std::vector<std::string>& args) const {
   return result;
 }
 
-std::string Harness::log_text() const { return read_file(path("daemon.log")); }
+std::string Harness::log_text() const { return read_file(path("daemon.log")) + fifo_text_; }
+
+std::string Harness::read_stderr_fifo() {
+  std::string text;
+  char buf[65536];
+  while (fifo_fd_ >= 0) {
+    const ssize_t n = read(fifo_fd_, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // EAGAIN: empty for now
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  fifo_text_ += text;
+  return text;
+}
 
 std::vector<std::string> Harness::daemon_lines() const {
   std::vector<std::string> lines;

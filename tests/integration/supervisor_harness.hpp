@@ -97,6 +97,10 @@ class Harness {
     // DBUS_SYSTEM_BUS_ADDRESS for the daemon (and run_cli()); by default no_bus_address(),
     // so no test ever reaches the host's system bus.
     std::optional<std::string> bus_address;
+    // The daemon's stderr on the FIFO at this path instead of the log file (its stdout
+    // still goes there): made if absent, opened read-write so the open never waits for a
+    // reader, and read only by read_stderr_fifo(), so a test can stop reading it.
+    std::optional<std::string> stderr_fifo;
   };
   // Starts mlock-supervisor --config config_file() --config-dir dropin_dir() --preload the
   // shim, in a clean environment with RUNTIME_DIRECTORY, NOTIFY_SOCKET and
@@ -123,8 +127,12 @@ class Harness {
   // Runs mlock-supervisor with `args` to completion, in the same environment as start().
   RunResult run_cli(const std::vector<std::string>& args) const;
 
-  // Everything written to the daemon's stderr (and its children's, when they inherit it).
+  // Everything written to the daemon's stderr (and its children's, when they inherit it):
+  // the log file, then what read_stderr_fifo() has read so far.
   std::string log_text() const;
+  // With Launch::stderr_fifo: reads what is in the FIFO now, without waiting, and adds it
+  // to log_text(); returns the bytes read. The destructor reads it too (for the pids).
+  std::string read_stderr_fifo();
   // The daemon's own lines ("<N>message"), in order.
   std::vector<std::string> daemon_lines() const;
   // How many daemon lines contain `needle`.
@@ -160,6 +168,8 @@ class Harness {
   std::string dir_;
   std::string bus_address_;  // DBUS_SYSTEM_BUS_ADDRESS given to the daemon
   int sink_fd_ = -1;
+  int fifo_fd_ = -1;       // our own reading end of Launch::stderr_fifo, non-blocking
+  std::string fifo_text_;  // what read_stderr_fifo() has read
   pid_t pid_ = 0;
   std::optional<int> exit_code_;
   std::vector<Notification> notifications_;

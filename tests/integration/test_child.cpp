@@ -59,6 +59,8 @@ struct Options {
   std::optional<long> unlock_after_ms;
   std::optional<long> exit_after_ms;
   int exit_code = 0;
+  std::string flood_when;   // once this gate opens, send lock reports as fast as it can
+  std::string flood_count;  // where to write how many reports were sent, now and then
   bool crash = false;
   bool ignore_term = false;
 };
@@ -102,6 +104,10 @@ Options parse(int argc, char** argv) {
       o.exit_after_ms = std::strtol(value(), nullptr, 10);
     else if (a == "--exit-code")
       o.exit_code = static_cast<int>(std::strtol(value(), nullptr, 10));
+    else if (a == "--flood-when")
+      o.flood_when = value();
+    else if (a == "--flood-count")
+      o.flood_count = value();
     else if (a == "--crash")
       o.crash = true;
     else if (a == "--ignore-term")
@@ -214,6 +220,19 @@ int main(int argc, char** argv) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
   };
   while (!g_terminate) {
+    if (!o.flood_when.empty() && gate_open(o.flood_when)) {
+      // A flood of genuine lock reports (never waiting for room): what a buggy or hostile
+      // child can do to the supervisor's notify socket.
+      const std::string report = duende::mlock::format_lock_report(
+          duende::mlock::MlockStatus::locked(duende::mlock::locked_bytes()));
+      unsigned long sent = 0;
+      while (!g_terminate) {
+        if (duende::mlock::notify_send(report, 0) == 0 && ++sent % 2048 == 0 &&
+            !o.flood_count.empty())
+          write_file(o.flood_count, std::to_string(sent) + "\n");
+      }
+      return 0;
+    }
     if (!ready_sent && gate_open(o.ready_when)) {
       notify("READY=1");
       ready_sent = true;

@@ -9,8 +9,8 @@ daemon=$1
 allowed() {
   case $1 in
     api) echo "api" ;;
-    config) echo "config duende" ;;
-    os) echo "os duende" ;;
+    config) echo "config api duende" ;;
+    os) echo "os api duende" ;;
     core) echo "core config os api duende" ;;
     bus) echo "bus core config os api duende" ;;
     app) echo "app bus core config os api duende" ;;

@@ -258,14 +258,19 @@ class FakeSystem final : public System {
   // ---- the rest ----
 
   uid_t effective_uid() override { return 0; }  // as the daemon usually runs: root
+  std::uint64_t fd_limit() override { return fd_limit_; }
+  void set_fd_limit(std::uint64_t limit) { fd_limit_ = limit; }
   std::string user_home(uid_t) override { return ""; }
   void trim_heap() override { ++trim_heap_calls_; }
   unsigned trim_heap_calls() const { return trim_heap_calls_; }
 
   int notify_service_manager(std::string_view state) override {
     service_messages_.emplace_back(state);
+    if (notify_error_ == 0) delivered_messages_.emplace_back(state);
     return notify_error_;
   }
+  // The messages that were accepted (sent while no error was set), in order.
+  const std::vector<std::string>& delivered_messages() const { return delivered_messages_; }
   std::optional<std::chrono::microseconds> watchdog_period() override { return watchdog_; }
   // Every message sent to the service manager, in order.
   const std::vector<std::string>& service_messages() const { return service_messages_; }
@@ -362,6 +367,8 @@ class FakeSystem final : public System {
   mlock::ProcessMemory new_process_memory_{};
   unsigned releases_ = 0;
 
+  std::vector<std::string> delivered_messages_;
+  std::uint64_t fd_limit_ = 1024 * 1024;
   unsigned inspect_calls_ = 0;
   unsigned coverage_calls_ = 0;
   unsigned trim_heap_calls_ = 0;

@@ -52,6 +52,7 @@ TEST(SupervisorState, FailedChildMakesItDegradedWithItsReason) {
   ASSERT_EQ(rig.sup().state(), ManagerState::Running);
 
   rig.fake.exit(rig.fake.last_pid("b"), 3);
+  rig.fake.advance(SystemdNotifier::kStatusInterval);  // STATUS= is coalesced
 
   EXPECT_EQ(rig.state("b"), ChildState::Failed);
   EXPECT_EQ(rig.sup().state(), ManagerState::Degraded);
@@ -79,8 +80,9 @@ TEST(SupervisorState, ShutdownIsStoppingAndSendsStopping) {
   rig.send("a", "READY=1");
 
   rig.sup().shutdown();
-
   EXPECT_EQ(rig.sup().state(), ManagerState::Stopping);
+  rig.fake.advance(SystemdNotifier::kStatusInterval);  // STATUS= is coalesced
+
   const auto& messages = rig.fake.service_messages();
   EXPECT_EQ(count(messages, "STOPPING=1"), 1);
   const auto ready = std::find(messages.begin(), messages.end(), "READY=1");

@@ -118,7 +118,8 @@ TEST(ChildReadiness, LockedFailedReportFailsTheStart) {
   rig.sup().start();
   const pid_t pid = rig.fake.last_pid("l");
 
-  rig.send("l", "X_DUENDE_MLOCK=failed\nX_DUENDE_MLOCK_ERRNO=1\n");
+  // Within the round (no advance): the start fails and the process is told to stop.
+  rig.sup().on_datagram(Datagram{pid, "X_DUENDE_MLOCK=failed\nX_DUENDE_MLOCK_ERRNO=1\n", false});
 
   EXPECT_EQ(rig.state("l"), ChildState::Stopping);
   EXPECT_EQ(rig.fake.signals_to(pid), (std::vector<int>{SIGTERM}));

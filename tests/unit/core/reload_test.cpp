@@ -83,6 +83,7 @@ TEST(SupervisorReload, InvalidConfigurationChangesNothing) {
   };
 
   const auto result = rig.sup().reload();
+  rig.fake.advance(SystemdNotifier::kStatusInterval);  // STATUS= is coalesced
 
   ASSERT_FALSE(result.has_value());
   EXPECT_EQ(result.error().kind, ActionError::Kind::ConfigInvalid);

@@ -52,10 +52,14 @@ struct SupervisorRig {
     return *c;
   }
   ChildState state(const std::string& name) { return child(name).state(); }
-  // A datagram from the current process of child `name`.
+  // A datagram from the current process of child `name`, then the rest of that loop round
+  // (the supervisor's pass over its children runs on a zero-delay timer).
   void send(const std::string& name, const std::string& text) {
     supervisor->on_datagram(Datagram{fake.last_pid(name), text, false});
+    fake.advance(Clock::duration::zero());
   }
+  // The end of the current loop round: what the events so far scheduled runs.
+  void round() { fake.advance(Clock::duration::zero()); }
 
   LogCapture log;  // first: outlives everything that logs
   FakeSystem fake;

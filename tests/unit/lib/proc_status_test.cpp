@@ -110,5 +110,21 @@ TEST(ParseProcStatus, SurvivesHugeAndBinaryInput) {
   }
 }
 
+// Found by the proc_status fuzz target (tests/fuzz/regressions/proc_status): with CRLF
+// line endings, a State: of blanks was read as the state '\r'.
+TEST(ParseProcStatus, CrlfLineEndingsReadAsLf) {
+  const std::string lf = read_fixture("proc_status_locked.txt");
+  std::string crlf;
+  for (char c : lf) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  const auto a = parse_proc_status(lf), b = parse_proc_status(crlf);
+  ASSERT_TRUE(a) << a.error();
+  ASSERT_TRUE(b) << b.error();
+  EXPECT_EQ(a->vm_lck, b->vm_lck);
+  EXPECT_EQ(a->state, b->state);
+  const auto blank = parse_proc_status("State:\t\r\nVmLck:\t 8 kB\r\n");
+  ASSERT_FALSE(blank) << "State '" << blank->state << "'";
+  EXPECT_NE(blank.error().find("State"), std::string::npos) << blank.error();
+}
+
 }  // namespace
 }  // namespace duende::mlock::internal

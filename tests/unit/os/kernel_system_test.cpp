@@ -1,15 +1,24 @@
 // KernelSystem, the OS seam over the real kernel: the one wake-up timerfd (absolute
 // deadlines, a past one fires at once, max() cancels), spawned processes watched by the
-// loop and reaped once, release() killing what still runs.
+// loop and reaped once, release() killing what still runs, a start's warnings logged.
 #include "os/kernel_system.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <optional>
+#include <string>
+#include <vector>
 
+#include "forked_child.hpp"
 #include "os/event_loop.hpp"
+#include "os/log.hpp"
+#include "privilege.hpp"
 
 namespace duende::supervisor {
 namespace {
@@ -128,6 +137,42 @@ TEST(KernelSystemProcess, SignalReachesTheProcessThroughItsHandle) {
   EXPECT_EQ(status->code, SIGTERM);
   EXPECT_EQ(status->as_int(), -SIGTERM);
   system.release(process, false);
+}
+
+void capture(LogLevel level, std::string_view message, void* context) {
+  static_cast<std::string*>(context)->append(std::to_string(static_cast<int>(level)) + " " +
+                                             std::string(message) + "\n");
+}
+
+// spawn_process() hands the warnings back instead of writing them to the child's stderr;
+// KernelSystem logs them, under the child's name.
+TEST(KernelSystemProcess, LogsTheWarningsOfAStartUnderItsIdentifier) {
+  test::ForkedChild forked([] {
+    // Pin oom_score_adj's floor where it is (a privileged write does), then lose the right
+    // to go below it.
+    std::ifstream in("/proc/self/oom_score_adj");
+    const std::string adj((std::istreambuf_iterator<char>(in)), {});
+    if (const int fd = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC); fd >= 0) {
+      (void)!::write(fd, adj.data(), adj.size());
+      ::close(fd);
+    }
+    if (!test::drop_capability(CAP_SYS_RESOURCE)) return std::string("cannot drop capability");
+    std::string log;
+    set_log_sink(&capture, &log);
+    EventLoop loop;
+    KernelSystem system(loop);
+    SpawnRequest r = request({"/bin/sleep", "1000"});
+    r.oom_score_adj = -1000;
+    auto spawned = system.spawn(r, "kernel-system-test", [] {});
+    set_log_sink(nullptr, nullptr);
+    if (!spawned) return spawned.error().message();
+    ProcessHandle process = *spawned;
+    system.release(process, true);
+    return log;
+  });
+  EXPECT_EQ(forked.message(),
+            "4 kernel-system-test: cannot set oom_score_adj -1000: Permission denied (needs "
+            "CAP_SYS_RESOURCE)\n");
 }
 
 }  // namespace

@@ -124,18 +124,29 @@ inline std::string read_file(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// The "Max locked memory" line of /proc/PID/limits, blanks collapsed.
-inline std::string memlock_line(pid_t pid) {
+// The line of /proc/PID/limits that starts with `name` ("Max open files"), blanks
+// collapsed: "Max open files 256 512 files".
+inline std::string limits_line(pid_t pid, const std::string& name) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/limits");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("Max locked memory", 0) != 0) continue;
+    if (line.rfind(name, 0) != 0) continue;
     std::string collapsed;
     for (char c : line)
       if (c != ' ' || (!collapsed.empty() && collapsed.back() != ' ')) collapsed += c;
     return collapsed.substr(0, collapsed.find_last_not_of(' ') + 1);
   }
   return "<missing>";
+}
+
+// The "Max locked memory" line of /proc/PID/limits, blanks collapsed.
+inline std::string memlock_line(pid_t pid) { return limits_line(pid, "Max locked memory"); }
+
+// The warnings of a spawn, one per line, for comparing in one EXPECT_EQ.
+inline std::string joined(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const auto& line : lines) text += line + "\n";
+  return text;
 }
 
 inline std::set<std::string> open_fds(const std::string& pid) {

@@ -1,0 +1,19 @@
+#include "core/fd_budget.hpp"
+
+namespace duende::supervisor {
+
+std::uint64_t fds_needed(const Config& config) {
+  return kSupervisorFds + kFdsPerChild * config.children.size();
+}
+
+std::optional<std::string> fd_budget_problem(const Config& config, std::uint64_t limit) {
+  const std::uint64_t needed = fds_needed(config);
+  if (needed <= limit) return std::nullopt;
+  return "the configuration needs " + std::to_string(needed) + " file descriptors (" +
+         std::to_string(config.children.size()) + " children, " + std::to_string(kFdsPerChild) +
+         " each, and " + std::to_string(kSupervisorFds) +
+         " for the supervisor), but the limit is " + std::to_string(limit) +
+         " (RLIMIT_NOFILE: raise LimitNOFILE= in the unit)";
+}
+
+}  // namespace duende::supervisor
