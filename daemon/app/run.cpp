@@ -138,11 +138,17 @@ mlock::Result<void, RunError> run(const Options& options) {
   log_notice("mlock-supervisor " MLOCK_SUPERVISOR_VERSION " starting " +
              std::to_string(supervisor.children().size()) + " children");
   supervisor.start();  // supervision first: the bus may be absent, and must never delay it
-  BusService bus(loop, supervisor);
+  // The bus is an extra: if even its timers cannot be had (EMFILE), supervision goes on.
+  std::unique_ptr<BusService> bus;
+  try {
+    bus = std::make_unique<BusService>(loop, supervisor);
+  } catch (const std::exception& e) {
+    log_error(std::string("D-Bus: not available (") + e.what() + "); supervision goes on");
+  }
   loop.run([&] {
     log_flush();
     supervisor.collect_garbage();
-    return bus.before_sleep();
+    return bus && bus->before_sleep();
   });
   loop.remove(signals->fd());
   loop.remove(notify_socket->fd());

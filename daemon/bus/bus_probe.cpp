@@ -40,7 +40,11 @@ void BusProbe::step() {
   std::uint32_t wanted = 0;
   if (events & POLLIN) wanted |= EPOLLIN;
   if (events & POLLOUT) wanted |= EPOLLOUT;
-  loop_.add(fd_, wanted, [this](std::uint32_t) { step(); });
+  try {
+    loop_.add(fd_, wanted, [this](std::uint32_t) { step(); });
+  } catch (const std::exception& e) {
+    finish(false, std::string("system bus: ") + e.what());
+  }
 }
 
 // Reports once; the owner destroys the probe later, outside this call stack.

@@ -28,12 +28,18 @@ BusService::~BusService() {
 }
 
 void BusService::connect() {
-  // First wait, without blocking, for the bus to answer (see bus_probe.hpp).
-  probe_ = std::make_unique<BusProbe>(loop_, std::chrono::seconds(10),
-                                      [this](bool ok, const std::string& why) {
-                                        probe_ok_ = ok;
-                                        probe_why_ = why;
-                                      });
+  // First wait, without blocking, for the bus to answer (see bus_probe.hpp). Out of
+  // descriptors or memory, the attempt fails and is retried like a bus that is away.
+  try {
+    probe_ = std::make_unique<BusProbe>(loop_, std::chrono::seconds(10),
+                                        [this](bool ok, const std::string& why) {
+                                          probe_ok_ = ok;
+                                          probe_why_ = why;
+                                        });
+  } catch (const std::exception& e) {
+    probe_.reset();
+    disconnect(std::string("cannot start connecting: ") + e.what());
+  }
 }
 
 void BusService::open_connection() {

@@ -8,6 +8,8 @@
 #include <system_error>
 #include <vector>
 
+#include "os/log.hpp"
+
 namespace duende::supervisor {
 
 EventLoop::EventLoop() : epoll_fd_(::epoll_create1(EPOLL_CLOEXEC)) {
@@ -34,7 +36,13 @@ int EventLoop::run(const std::function<bool()>& before_sleep) {
   std::vector<epoll_event> events(64);
   quit_ = false;
   while (!quit_) {
-    const bool busy = before_sleep && before_sleep();
+    bool busy = false;
+    try {
+      busy = before_sleep && before_sleep();
+    } catch (const std::exception& e) {
+      log_error(std::string("event loop: ") + e.what() +
+                " (that work is dropped; supervision goes on)");
+    }
     if (quit_) break;
     const int n =
         ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), busy ? 0 : -1);
@@ -46,7 +54,14 @@ int EventLoop::run(const std::function<bool()>& before_sleep) {
       const auto it = callbacks_.find(events[i].data.fd);
       if (it == callbacks_.end()) continue;  // removed by an earlier callback
       const std::shared_ptr<Callback> callback = it->second;
-      (*callback)(events[i].events);
+      // One failing operation (out of memory, a refused descriptor) must not end the loop:
+      // unwinding run() would take every child down with the supervisor.
+      try {
+        (*callback)(events[i].events);
+      } catch (const std::exception& e) {
+        log_error(std::string("event loop: ") + e.what() +
+                  " (that work is dropped; supervision goes on)");
+      }
     }
   }
   return exit_code_;
