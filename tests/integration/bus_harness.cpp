@@ -117,6 +117,15 @@ Json idle_child(const std::vector<std::string>& args) {
   return c;
 }
 
+Json flapping_child() {
+  Json c = idle_child({"--exit-after-ms", "100"});
+  c["restart"] = "always";
+  c["restart_sec"] = 0.05;
+  c["restart_max_sec"] = 0.05;
+  c["start_limit_burst"] = 1000000;
+  return c;
+}
+
 Json failing_child() {
   Json c = idle_child();
   c["exec"] = {"/nonexistent/prog"};

@@ -66,6 +66,9 @@ Json idle_child(const std::vector<std::string>& args = {});
 Json failing_child();
 // A test-child that exits 1 after 50 ms and is restarted at once, without a start limit.
 Json crashing_child();
+// A test-child that exits 0 after 100 ms and is restarted (always) after 0.05 s, without a
+// start limit: a restart cadence to measure supervision by.
+Json flapping_child();
 // Whether children (and the daemon) can really lock here: root, no sanitizer.
 bool can_lock();
 // A test-child that locks through the library and is ready once locked (VmLck > 0); where

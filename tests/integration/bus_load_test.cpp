@@ -61,12 +61,7 @@ std::string inconsistency(const ManagedObjects& objects) {
 class BusLoad : public BusTest {};
 
 TEST_F(BusLoad, HundredClientsCallingGetManagedObjectsWhileAChildRestarts) {
-  Json flapper = idle_child({"--exit-after-ms", "100"});
-  flapper["restart"] = "always";
-  flapper["restart_sec"] = 0.05;
-  flapper["restart_max_sec"] = 0.05;
-  flapper["start_limit_burst"] = 100000;
-  h.config["children"]["flapper"] = flapper;
+  h.config["children"]["flapper"] = flapping_child();
   h.config["children"]["steady"] = locking_child();
   h.config["children"]["idle"] = idle_child();
   start_daemon();

@@ -31,14 +31,7 @@ class Flood : public BusTest {
     ASSERT_TRUE(eventually([&] { return name_owned(bus->address()); }));
   }
 
-  void add_flapper() {
-    Json flapper = idle_child({"--exit-after-ms", "100"});
-    flapper["restart"] = "always";
-    flapper["restart_sec"] = 0.05;
-    flapper["restart_max_sec"] = 0.05;
-    flapper["start_limit_burst"] = 1000000;
-    h.config["children"]["flapper"] = flapper;
-  }
+  void add_flapper() { h.config["children"]["flapper"] = flapping_child(); }
 
   int watchdogs() {
     int n = 0;
