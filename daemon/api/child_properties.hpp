@@ -33,6 +33,10 @@ struct ChildProperties {
   bool operator==(const ChildProperties&) const = default;
 };
 
+// The type of the member a table entry points to: decltype(member_type(member)).
+template <class C, class T>
+T member_type(T C::*);
+
 // Calls f(dbus_name, member_pointer) for every property of the Child interface, in the
 // XML's order.
 template <class F>

@@ -154,10 +154,7 @@ std::string syntax_message(const std::string& what) {
 std::optional<Json> parse_document(const std::string& file, const std::string& text,
                                    std::vector<ConfigProblem>& problems) {
   if (text.size() > kMaxConfigFileBytes) {
-    problems.push_back({file, "",
-                        "too large: " + std::to_string(text.size()) +
-                            " bytes; a configuration file may have at most " +
-                            std::to_string(kMaxConfigFileBytes) + " (1 MiB)"});
+    problems.push_back({file, "", config_detail::too_large(text.size())});
     return std::nullopt;
   }
   Json document;
@@ -188,6 +185,11 @@ std::optional<Json> parse_document(const std::string& file, const std::string& t
 }
 
 }  // namespace
+
+std::string config_detail::too_large(std::uint64_t bytes) {
+  return "too large: " + std::to_string(bytes) + " bytes; a configuration file may have at most " +
+         std::to_string(kMaxConfigFileBytes) + " (1 MiB)";
+}
 
 // Escaped: file names, pointers and messages may quote any byte of the input.
 std::string ConfigProblem::to_string() const {

@@ -94,6 +94,9 @@ std::string format_number(double value);
 // "must be a boolean, got string" and friends.
 std::string type_error(std::string_view expected, const Json& got);
 
+// The problem of a file of `bytes` bytes, over kMaxConfigFileBytes.
+std::string too_large(std::uint64_t bytes);
+
 // Reads an "mlock" object at `pointer` into `flags`.
 void read_mlock_flags(const Json& value, const std::string& pointer, ProblemSink& sink,
                       mlock::MlockConfig& flags);

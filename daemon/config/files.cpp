@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "config/config_internal.hpp"
 
 namespace duende::supervisor {
 namespace {
@@ -101,10 +102,8 @@ std::optional<std::string> read_config_file(const std::string& path, bool check_
   if (check_ownership && !check_owner(path, status, problems)) return std::nullopt;
   // Refused before a byte is read: a huge file must not grow the (locked) heap.
   if (static_cast<std::uint64_t>(status.st_size) > kMaxConfigFileBytes) {
-    problems.push_back({path, "",
-                        "too large: " + std::to_string(status.st_size) +
-                            " bytes; a configuration file may have at most " +
-                            std::to_string(kMaxConfigFileBytes) + " (1 MiB)"});
+    problems.push_back(
+        {path, "", config_detail::too_large(static_cast<std::uint64_t>(status.st_size))});
     return std::nullopt;
   }
   std::string text;

@@ -107,6 +107,9 @@ class Supervisor final : public ChildListener {
   void update_state();
   void remove_retired();
   void apply(Config next);
+  duende::mlock::Unexpected<ActionError> refuse_reload(ManagerState before, std::string status,
+                                                       std::string message);
+  void end_reload(ManagerState before);
   Child* child_by_pid(pid_t pid);
   ChildContext context();
   duende::mlock::Result<Child*, ActionError> lookup(const std::string& name);

@@ -154,17 +154,13 @@ T get_or(const std::map<std::string, sdbus::Variant>& props, const char* key, T 
   return it != props.end() && it->second.containsValueOfType<T>() ? it->second.get<T>() : fallback;
 }
 
-// The type of the member `T C::*` points to.
-template <class C, class T>
-T member_type(T C::*);
-
 // Reads every property the table names, keeping `fallback`'s value where the bus has
 // none of the expected type.
 template <class Props, class Visit>
 Props read_properties(const std::map<std::string, sdbus::Variant>& bus, Props fallback,
                       Visit for_each) {
   for_each([&](const char* name, auto member) {
-    using T = decltype(member_type(member));
+    using T = decltype(duende::supervisor::member_type(member));
     fallback.*member = get_or<T>(bus, name, fallback.*member);
   });
   return fallback;

@@ -17,12 +17,10 @@
 #include <system_error>
 
 #include "os/log.hpp"
+#include "os/process_setup.hpp"
 
 namespace duende::supervisor {
 namespace {
-
-// waitid()'s P_PIDFD (Linux 5.4), missing from glibc 2.36's idtype_t.
-constexpr idtype_t kIdPidfd = static_cast<idtype_t>(3);
 
 timespec to_timespec(Clock::duration d) {
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
@@ -126,13 +124,9 @@ mlock::Result<mlock::ProcessMemory, mlock::InspectError> KernelSystem::inspect(p
   return mlock::inspect(pid, coverage);
 }
 
-uid_t KernelSystem::effective_uid() { return ::geteuid(); }
+uid_t KernelSystem::effective_uid() { return process_effective_uid(); }
 
-std::uint64_t KernelSystem::fd_limit() {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return UINT64_MAX;
-  return limit.rlim_cur;
-}
+std::uint64_t KernelSystem::fd_limit() { return fd_limit_now(); }
 
 std::string KernelSystem::user_home(uid_t uid) {
   char buf[4096];

@@ -32,8 +32,6 @@ using spawn_detail::TrampolineStep;
 
 // The child makes a few system calls on this stack and then execs.
 constexpr std::size_t kChildStackSize = 64 * 1024;
-// waitid()'s P_PIDFD (Linux 5.4), missing from glibc 2.36's idtype_t.
-constexpr idtype_t kIdPidfd = static_cast<idtype_t>(3);
 
 mlock::Unexpected<SpawnError> failure(std::string step, int error_number) {
   return mlock::Unexpected<SpawnError>(SpawnError{std::move(step), error_number});

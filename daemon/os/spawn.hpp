@@ -11,6 +11,7 @@
 
 #include <sys/resource.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <optional>
 #include <string>
@@ -37,6 +38,9 @@ struct SpawnRequest {
   int stdout_fd = -1;                // -1 = inherit the supervisor's
   int stderr_fd = -1;                // -1 = inherit the supervisor's
 };
+
+// waitid()'s P_PIDFD (Linux 5.4), missing from glibc 2.36's idtype_t.
+inline constexpr idtype_t kIdPidfd = static_cast<idtype_t>(3);
 
 // A started child. The caller owns `pidfd` (O_CLOEXEC) and must reap the child, e.g. with
 // waitid(P_PIDFD, pidfd, ..., WEXITED), and close the pidfd.

@@ -48,9 +48,6 @@ std::string signature() {
   return "?";
 }
 
-template <class C, class T>
-T member_type(T C::*);
-
 template <class Visit>
 std::vector<Property> table(Visit for_each) {
   std::vector<Property> out;
