@@ -50,7 +50,7 @@ std::vector<Datagram> NotifySocket::receive_all() {
   char buf[kMaxDatagram + 1];
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * 16)];
   // Bounded, so a flood cannot starve the loop: the fd stays readable for the next round.
-  for (int round = 0; round < 256; ++round) {
+  for (int round = 0; round < kDatagramsPerCall; ++round) {
     iovec iov{buf, sizeof buf};
     msghdr msg{};
     msg.msg_iov = &iov;

@@ -33,9 +33,11 @@ class NotifySocket {
   int fd() const { return fd_; }
   const std::string& path() const { return path_; }
 
-  // Receives the datagrams queued now (non-blocking; at most 256 per call). File descriptors passed
-  // along (SCM_RIGHTS) are closed at once: nobody here stores them.
+  // Receives the datagrams queued now (non-blocking; at most kDatagramsPerCall per call, so
+  // a flood gets a bounded slice of each loop round and the bus and timers the rest). File
+  // descriptors passed along (SCM_RIGHTS) are closed at once: nobody here stores them.
   std::vector<Datagram> receive_all();
+  static constexpr int kDatagramsPerCall = 64;
 
  private:
   NotifySocket(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
