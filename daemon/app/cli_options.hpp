@@ -16,6 +16,10 @@ struct Options {
   bool show_version = false;
   // libduende-mlock-preload.so given to children with "preload": true.
   std::string preload_path = MLOCK_PRELOAD_INSTALLED;
+  // The command line as given (argv[0] included) and the binary's path: what a re-exec
+  // runs again. Set by main(), not by parse_options().
+  std::vector<std::string> argv;
+  std::string executable;
 };
 
 // Parses argv (without argv[0]). Errors name the offending argument.

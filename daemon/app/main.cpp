@@ -7,6 +7,7 @@
 
 #include "api/exit_codes.hpp"
 #include "app/cli_options.hpp"
+#include "app/reexec.hpp"
 #include "app/run.hpp"
 #include "os/log.hpp"
 
@@ -42,7 +43,7 @@ int check(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto options = parse_options(std::vector<std::string>(argv + 1, argv + argc));
+  auto options = parse_options(std::vector<std::string>(argv + 1, argv + argc));
   if (!options) {
     std::fprintf(stderr, "mlock-supervisor: %s (see --help)\n", options.error().c_str());
     return kExitUsage;
@@ -55,6 +56,8 @@ int main(int argc, char** argv) {
     std::printf("mlock-supervisor %s\n", MLOCK_SUPERVISOR_VERSION);
     return kExitOk;
   }
+  options->argv.assign(argv, argv + argc);
+  options->executable = own_executable();
   try {
     if (options->check_config) return check(*options);
     const auto ran = run(*options);

@@ -2,14 +2,17 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <memory>
 #include <system_error>
 
 #include "api/human_size.hpp"
+#include "app/reexec.hpp"
 #include "bus/bus_service.hpp"
 #include "core/fd_budget.hpp"
+#include "core/saved_state.hpp"
 #include "core/supervisor.hpp"
 #include "duende/mlock.hpp"
 #include "os/event_loop.hpp"
@@ -52,7 +55,8 @@ mlock::Result<void, RunError> lock_self(const mlock::MlockConfig& config) {
 
 // Everything run() sets up before the loop, owned in the order it is torn down.
 struct Daemon {
-  explicit Daemon(const rlimit& child_nofile) : system(loop, child_nofile) {}
+  Daemon(const rlimit& child_nofile, const std::string& state_dir)
+      : system(loop, child_nofile, state_dir) {}
   EventLoop loop;
   KernelSystem system;
 };
@@ -106,13 +110,32 @@ mlock::Result<void, RunError> run(const Options& options) {
         RunError{instance.error().held ? RunError::Kind::AlreadyRunning : RunError::Kind::Os,
                  instance.error().message});
   if (auto locked = lock_self(config->self_mlock); !locked) return fail(locked.error());
-  auto notify_socket = NotifySocket::bind(dir + "/notify");
-  if (!notify_socket) return os_failure("notify socket: " + notify_socket.error());
-  auto signals = SignalReader::open({SIGCHLD, SIGTERM, SIGINT, SIGHUP});
+  const std::string state_dir = dir + "/state";
+  if (auto made = make_directory(state_dir); !made) return os_failure(made.error());
+  auto signals = SignalReader::open({SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR2});
   if (!signals) return os_failure(signals.error());
   std::unique_ptr<Daemon> daemon;
   try {  // every start-up refusal of the kernel (EMFILE, ENOMEM, …) ends here
-    daemon = std::make_unique<Daemon>(child_nofile);
+    daemon = std::make_unique<Daemon>(child_nofile, state_dir);
+  } catch (const std::system_error& e) {
+    return os_failure(e.what());
+  }
+  // What an earlier supervisor process left: after a crash, a restart or a re-exec.
+  std::vector<std::string> state_problems;
+  SavedState saved =
+      assemble_saved_state(daemon->system.load_state(state_problems), state_problems);
+  for (const std::string& p : state_problems) log_warning("state: " + p);
+  const bool reexec = saved.supervisor.reexec && saved.supervisor.pid == ::getpid();
+  const auto open_notify_socket = [&] {
+    if (!reexec) return NotifySocket::bind(dir + "/notify");
+    auto taken = NotifySocket::adopt(saved.supervisor.notify_fd, dir + "/notify");
+    if (taken) return taken;
+    log_warning("re-exec: " + taken.error() + "; binding a new one");
+    return NotifySocket::bind(dir + "/notify");
+  };
+  auto notify_socket = open_notify_socket();
+  if (!notify_socket) return os_failure("notify socket: " + notify_socket.error());
+  try {
     daemon->loop.add(notify_socket->fd(), EPOLLIN, [](std::uint32_t) {});
     daemon->loop.add(signals->fd(), EPOLLIN, [](std::uint32_t) {});
   } catch (const std::system_error& e) {
@@ -123,6 +146,18 @@ mlock::Result<void, RunError> run(const Options& options) {
       daemon->system, std::move(*config), [sources] { return load_config(sources); },
       notify_socket->path(), options.preload_path);
   supervisor.set_on_finished([&loop] { loop.quit(0); });
+  std::unique_ptr<BusService> bus;
+  std::unique_ptr<Reexecutor> reexecutor;
+  const auto open_bus = [&] {  // the bus is an extra: if even its timers cannot be had
+    try {                      // (EMFILE), supervision goes on
+      bus = std::make_unique<BusService>(loop, supervisor, reexecutor.get());
+    } catch (const std::exception& e) {
+      log_error(std::string("D-Bus: not available (") + e.what() + "); supervision goes on");
+    }
+  };
+  reexecutor = std::make_unique<Reexecutor>(
+      loop, supervisor, *notify_socket, options.executable, options.argv, [&] { bus.reset(); },
+      open_bus);
   // Re-pointed at the supervisor now that it exists (adding a known fd cannot fail).
   loop.add(notify_socket->fd(), EPOLLIN, [&](std::uint32_t) {
     for (const Datagram& d : notify_socket->receive_all()) supervisor.on_datagram(d);
@@ -133,23 +168,23 @@ mlock::Result<void, RunError> run(const Options& options) {
         supervisor.shutdown();
       else if (signo == SIGHUP)
         (void)supervisor.reload();
+      else if (signo == SIGUSR2)
+        (void)reexecutor->request_reexec("SIGUSR2");
     }
   });
-  log_notice("mlock-supervisor " MLOCK_SUPERVISOR_VERSION " starting " +
+  log_notice("mlock-supervisor " MLOCK_SUPERVISOR_VERSION +
+             std::string(reexec ? " re-executed, taking over " : " starting ") +
              std::to_string(supervisor.children().size()) + " children");
-  supervisor.start();  // supervision first: the bus may be absent, and must never delay it
-  // The bus is an extra: if even its timers cannot be had (EMFILE), supervision goes on.
-  std::unique_ptr<BusService> bus;
-  try {
-    bus = std::make_unique<BusService>(loop, supervisor);
-  } catch (const std::exception& e) {
-    log_error(std::string("D-Bus: not available (") + e.what() + "); supervision goes on");
-  }
+  // Supervision first: the bus may be absent, and must never delay it.
+  supervisor.start(std::move(saved));
+  open_bus();
   loop.run([&] {
     log_flush();
     supervisor.collect_garbage();
     return bus && bus->before_sleep();
   });
+  reexecutor.reset();
+  bus.reset();
   loop.remove(signals->fd());
   loop.remove(notify_socket->fd());
   return {};

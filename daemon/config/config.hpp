@@ -123,6 +123,13 @@ struct ChildSpec {
   bool operator==(const ChildSpec&) const = default;
 };
 
+// Every field of `child` in one canonical text: equal texts, equal definitions (a unit
+// test changes each field in turn). definition_hash() is its 64-bit FNV-1a, in hex: what
+// the state file keeps, so that a restarted supervisor restarts exactly the children whose
+// definition changed while it was down.
+std::string definition_text(const ChildSpec& child);
+std::string definition_hash(const ChildSpec& child);
+
 struct Config {
   mlock::MlockConfig self_mlock;
   double monitor_interval_sec = 1.0;

@@ -13,6 +13,11 @@
 namespace duende::supervisor {
 namespace {
 
+std::int64_t wall_us(System& system) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(system.wall_now().time_since_epoch())
+      .count();
+}
+
 std::string seconds_text(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3g s", s);
@@ -105,6 +110,9 @@ void Child::spawn() {
     return;
   }
   process_ = *spawned;
+  adopted_ = false;
+  started_at_us_ = wall_us(ctx_.system);
+  ctx_.system.store_handle(stored_handle_name(), process_);
   log_info(name() + ": started, pid " + std::to_string(process_.pid));
   set_state(ChildState::Starting);
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);  // pid changed
@@ -175,15 +183,99 @@ void Child::on_process_event() {
 }
 
 void Child::close_process() {
+  ctx_.system.forget_stored_handle(stored_handle_name());
   ctx_.system.release(process_, false);
   memory_ = {};
 }
 
+bool Child::adopt(const SavedChild& saved, int fd) {
+  auto adopted =
+      ctx_.system.adopt(Adoption{saved.pid, saved.start_time, fd}, [this] { on_process_event(); });
+  if (!adopted) {
+    log_notice(name() + ": not adopting pid " + std::to_string(saved.pid) + ": " + adopted.error());
+    return false;
+  }
+  process_ = *adopted;
+  restore(saved);
+  adopted_ = true;
+  adopted_at_us_ = wall_us(ctx_.system);
+  started_at_us_ = saved.started_at_us;
+  report_.reset();
+  memory_ = {};
+  lock_lost_ = false;
+  killed_ = false;
+  inspect_warned_ = false;
+  last_coverage_ = last_report_refresh_ = {};
+  ctx_.system.store_handle(stored_handle_name(), process_);
+  switch (saved.state) {
+    case ChildState::Stopping:  // it was being stopped: finish that
+      killed_ = false;
+      start_after_stop_ = saved.then_start;
+      set_state(ChildState::Stopping);
+      send_signal(spec_.stop_signal);
+      timer_.arm(seconds(spec_.stop_timeout_sec));
+      break;
+    case ChildState::Starting:  // its readiness may have been missed: wait for it again
+      set_state(ChildState::Starting);
+      if (spec_.ready == Readiness::Exec)
+        become_ready();
+      else
+        timer_.arm(seconds(spec_.start_timeout_sec));
+      break;
+    default:
+      ready_since_ = ctx_.system.now();
+      start_settled_ = true;
+      set_state(ChildState::Running);
+      ctx_.listener.on_child_event(*this, ChildListener::Event::Ready);
+      break;
+  }
+  ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);  // its pid
+  refresh_memory(true);  // verified now, not at the next tick
+  log_notice(name() + ": adopted pid " + std::to_string(process_.pid) + " (" + to_string(state_) +
+             ", VmLck " + std::to_string(memory_.locked_bytes / 1024) + " KiB)");
+  return true;
+}
+
+bool Child::restore(const SavedChild& saved) {
+  restarts_ = saved.restarts;
+  backoff_step_ = saved.backoff_step;
+  last_exit_status_ = saved.last_exit_status;
+  last_failure_ = saved.last_failure;
+  ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
+  if (saved.pid == 0 && saved.state == ChildState::Stopped) {
+    settle(ChildState::Stopped);
+    return false;
+  }
+  return true;
+}
+
+SavedChild Child::saved() const {
+  SavedChild s;
+  s.name = name();
+  s.pid = process_.valid() ? process_.pid : 0;
+  s.start_time = process_.valid() ? process_.start_time : 0;
+  s.definition = definition_hash(spec_);
+  s.state = state_;
+  s.restarts = restarts_;
+  s.backoff_step = backoff_step_;
+  s.last_exit_status = last_exit_status_;
+  s.last_failure = last_failure_;
+  s.locked = is_locked();
+  s.started_at_us = started_at_us();
+  s.adopted_at_us = adopted_at_us();
+  s.stop_signal = spec_.stop_signal;
+  s.stop_timeout_sec = spec_.stop_timeout_sec;
+  s.command = spec_.exec;
+  s.then_start = start_after_stop_ || next_spec_.has_value();
+  return s;
+}
+
 void Child::on_exited(ExitStatus status) {
   const ChildState was = state_;
-  const std::string how = status.killed
-                              ? std::string("killed by signal ") + sigabbrev_np(status.code)
-                              : "exited with status " + std::to_string(status.code);
+  const std::string how =
+      !status.known   ? std::string("ended, status unknown (adopted, and the kernel kept none)")
+      : status.killed ? std::string("killed by signal ") + sigabbrev_np(status.code)
+                      : "exited with status " + std::to_string(status.code);
   const int exit_status = status.as_int();
   close_process();
   last_exit_status_ = exit_status;

@@ -13,6 +13,7 @@
 #include "api/child_state.hpp"
 #include "config/config.hpp"
 #include "core/notify_message.hpp"
+#include "core/saved_state.hpp"
 #include "core/timer_queue.hpp"
 #include "duende/mlock.hpp"
 #include "os/log.hpp"
@@ -67,6 +68,26 @@ class Child {
   // After the current process (if any) stops, use `spec` and start again; used by a
   // reload that changed this child.
   void replace_spec(ChildSpec spec);
+
+  // Takes back the process an earlier supervisor ran for this child, as `saved` names it
+  // (`fd`: a pidfd for it from the service manager's store or a re-exec, or -1), with its
+  // counters and state: running stays running, starting waits for readiness again from
+  // now, stopping goes on stopping. Its lock is checked at once. False when it is not
+  // that process any more (logged; nothing was signalled): then restore() it.
+  bool adopt(const SavedChild& saved, int fd);
+  // Takes over what `saved` says of a child without a live process: its counters and last
+  // failure; a child an operator stopped stays stopped (returns false: do not start it).
+  bool restore(const SavedChild& saved);
+  // What the state file keeps of this child.
+  SavedChild saved() const;
+  // The name its pidfd is stored under with the service manager.
+  std::string stored_handle_name() const { return "child." + name(); }
+  const ProcessHandle& process() const { return process_; }
+  bool adopted() const { return adopted_; }
+  // Wall-clock microseconds: when this supervisor adopted the process (0 unless
+  // adopted()), and when the current process started (0 without one).
+  std::int64_t adopted_at_us() const { return adopted_ ? adopted_at_us_ : 0; }
+  std::int64_t started_at_us() const { return is_active() ? started_at_us_ : 0; }
 
   // The pid that sent `message` is this child's process. A lock report refreshes the
   // /proc figures (at most every kReportRefreshInterval, however many arrive) with the
@@ -140,6 +161,9 @@ class Child {
   unsigned restarts_ = 0;
   int last_exit_status_ = 0;
   std::string last_failure_;
+  bool adopted_ = false;
+  std::int64_t adopted_at_us_ = 0;
+  std::int64_t started_at_us_ = 0;
 
   std::optional<mlock::MlockStatus> report_;
   std::string lock_failure_;  // "lock: <strerror>" from a failed report, for exit reasons

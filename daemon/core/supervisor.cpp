@@ -21,6 +21,7 @@ Supervisor::Supervisor(System& system, Config config, Loader loader, std::string
       pass_(timers_, [this] { run_pass(); }) {
   for (const auto& [name, spec] : config_.children)
     children_.emplace(name, std::make_unique<Child>(context(), spec));
+  boot_id_ = system_.boot_id();
 }
 
 Supervisor::~Supervisor() = default;
@@ -34,8 +35,12 @@ const Child* Supervisor::find(const std::string& name) const {
   return it == children_.end() ? nullptr : it->second.get();
 }
 
-void Supervisor::start() {
+void Supervisor::start(std::optional<SavedState> saved) {
+  started_at_us_ =
+      std::chrono::duration_cast<std::chrono::microseconds>(system_.wall_now().time_since_epoch())
+          .count();
   for (const auto& name : config_.start_order) pending_start_.insert(name);
+  adopt_children(saved ? std::move(*saved) : SavedState{});
   arm_monitor();
   start_due_children();
   update_state();
@@ -79,6 +84,7 @@ void Supervisor::on_child_event(Child& child, Event event) {
     case Event::Changed:
       if (observer_) observer_->child_changed(child);
       pids_changed_ = true;
+      dirty_children_.insert(child.name());
       break;
     case Event::Ready:
     case Event::Settled:
@@ -101,6 +107,7 @@ void Supervisor::run_pass() {
     start_due_children();
   if (!retiring_.empty()) remove_retired();
   update_state();
+  if (!finishing_ && (supervisor_dirty_ || !dirty_children_.empty())) save_state();
 }
 
 void Supervisor::update_state() {
@@ -244,6 +251,7 @@ void Supervisor::stop_due_children() {
   if (!any_active && !finishing_) {
     log_notice("all children stopped");
     finishing_ = true;
+    save_state();            // clean: nothing left to adopt, no child files
     systemd_.drain([this] {  // STOPPING=1 and the last STATUS= reach systemd first
       finished_ = true;
       if (on_finished_) on_finished_();

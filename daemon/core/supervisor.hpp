@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -14,6 +15,7 @@
 #include "api/child_state.hpp"
 #include "config/config.hpp"
 #include "core/child.hpp"
+#include "core/saved_state.hpp"
 #include "core/systemd_notifier.hpp"
 #include "core/timer_queue.hpp"
 #include "os/log.hpp"
@@ -55,8 +57,22 @@ class Supervisor final : public ChildListener {
   ~Supervisor();
 
   // Starts every child in `after` order. READY=1 goes to systemd once each has become
-  // ready or failed its first start.
-  void start();
+  // ready or failed its first start. With `saved` (the state file an earlier supervisor
+  // left: after a crash, a restart or a re-exec), first adopts every child still running
+  // as it was (core/supervisor_adopt.cpp): only the others are started, those whose
+  // definition changed meanwhile are restarted, those no longer configured are stopped.
+  void start(std::optional<SavedState> saved = std::nullopt);
+  // Writes the state file for a re-exec: every child's pidfd and `notify_fd` are kept open
+  // across execve() and named in it. Returns 0 or the errno of the write.
+  // abort_reexec() undoes the keeping when execve() failed.
+  int prepare_reexec(int notify_fd);
+  void abort_reexec();
+  // Wall-clock microseconds when this supervisor process started (kept across re-execs),
+  // the starts since the last clean stop that adopted a previous process's children, and
+  // the re-execs in place.
+  std::int64_t started_at_us() const { return started_at_us_; }
+  unsigned supervisor_restarts() const { return restarts_; }
+  unsigned reexecs() const { return reexecs_; }
   // Stops every child in reverse `after` order, then calls the on_finished callback.
   void shutdown();
   // Called once, when shutdown() has stopped every child.
@@ -97,6 +113,11 @@ class Supervisor final : public ChildListener {
   void collect_garbage();
 
  private:
+  void adopt_children(SavedState saved);
+  void save_state();
+  SavedSupervisor saved_supervisor() const;
+  SavedChild saved_child(const Child& child) const;
+  void write_state(const std::string& key, std::string text, std::string& cache);
   void start_due_children();
   void schedule_pass();
   void run_pass();
@@ -140,6 +161,16 @@ class Supervisor final : public ChildListener {
   std::function<void()> on_finished_;
   std::string reload_failure_;  // shown in STATUS= until a reload succeeds
   SupervisorObserver* observer_ = nullptr;
+  std::int64_t started_at_us_ = 0;
+  unsigned restarts_ = 0;
+  unsigned reexecs_ = 0;
+  std::string boot_id_;
+  // The state directory: what each file holds, and which may be out of date.
+  bool supervisor_dirty_ = true;
+  std::string saved_supervisor_;
+  std::set<std::string> dirty_children_;
+  std::map<std::string, std::string> saved_children_;
+  RateLimit save_log_limit_{std::chrono::seconds(60), 1};
   RateLimit stray_log_limit_{std::chrono::seconds(10), 5};
 };
 

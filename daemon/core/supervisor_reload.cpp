@@ -116,6 +116,7 @@ void Supervisor::remove_retired() {
       children_.erase(child);
     }
     if (observer_) observer_->child_removed(*it);
+    dirty_children_.insert(*it);  // its state file goes
     it = retiring_.erase(it);
   }
 }

@@ -1,5 +1,7 @@
 #include "os/kernel_system.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
@@ -14,10 +16,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <system_error>
 
+#include "os/fd_store.hpp"
 #include "os/log.hpp"
+#include "os/process_identity.hpp"
 #include "os/process_setup.hpp"
+#include "os/state_file.hpp"
 
 namespace duende::supervisor {
 namespace {
@@ -29,10 +35,12 @@ timespec to_timespec(Clock::duration d) {
 
 }  // namespace
 
-KernelSystem::KernelSystem(EventLoop& loop, std::optional<rlimit> child_nofile)
+KernelSystem::KernelSystem(EventLoop& loop, std::optional<rlimit> child_nofile,
+                           std::string state_dir)
     : loop_(loop),
       child_nofile_(child_nofile),
-      timer_fd_(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) {
+      timer_fd_(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)),
+      state_dir_(std::move(state_dir)) {
   if (timer_fd_ < 0) throw std::system_error(errno, std::generic_category(), "timerfd_create");
   loop_.add(timer_fd_, EPOLLIN, [this](std::uint32_t) {
     std::uint64_t expirations = 0;
@@ -76,7 +84,7 @@ mlock::Result<ProcessHandle, SpawnError> KernelSystem::spawn(const SpawnRequest&
   if (!spawned) return mlock::Unexpected(spawned.error());
   // The child could not write these itself without risking a full pipe (os/spawn.hpp).
   for (const std::string& warning : spawned->warnings) log_warning(log_identifier + ": " + warning);
-  ProcessHandle process{spawned->pid, spawned->pidfd};
+  ProcessHandle process{spawned->pid, spawned->pidfd, process_start_time(spawned->pid).value_or(0)};
   try {
     loop_.add(process.handle, EPOLLIN,
               [on_exit = std::move(on_exit)](std::uint32_t) { on_exit(); });
@@ -89,6 +97,11 @@ mlock::Result<ProcessHandle, SpawnError> KernelSystem::spawn(const SpawnRequest&
 }
 
 std::optional<ExitStatus> KernelSystem::reap(const ProcessHandle& process) {
+  if (const auto it = foreign_.find(process.handle); it != foreign_.end()) {
+    std::optional<ExitStatus> status = std::move(it->second.status);
+    it->second.status.reset();
+    return status;
+  }
   siginfo_t info{};
   if (!process.valid() ||
       ::waitid(kIdPidfd, static_cast<id_t>(process.handle), &info, WEXITED | WNOHANG) != 0 ||
@@ -108,7 +121,11 @@ int KernelSystem::signal(const ProcessHandle& process, int signo, int& group_err
 
 void KernelSystem::release(ProcessHandle& process, bool kill_if_running) {
   if (!process.valid()) return;
-  loop_.remove(process.handle);  // unknown fds are ignored
+  loop_.remove(process.handle);              // unknown fds are ignored
+  if (foreign_.erase(process.handle) > 0) {  // not ours to reap
+    if (kill_if_running) ::syscall(SYS_pidfd_send_signal, process.handle, SIGKILL, nullptr, 0);
+    kill_if_running = false;
+  }
   if (kill_if_running) {
     ::kill(-process.pid, SIGKILL);  // its helpers too; the pid is ours until reaped
     ::syscall(SYS_pidfd_send_signal, process.handle, SIGKILL, nullptr, 0);
@@ -118,6 +135,147 @@ void KernelSystem::release(ProcessHandle& process, bool kill_if_running) {
   ::close(process.handle);
   process = {};
 }
+
+namespace {
+
+ExitStatus from_wait_status(int status) {
+  if (WIFSIGNALED(status)) return ExitStatus{true, WTERMSIG(status)};
+  return ExitStatus{false, WEXITSTATUS(status)};
+}
+
+}  // namespace
+
+mlock::Result<ProcessHandle, std::string> KernelSystem::adopt(const Adoption& adoption,
+                                                              std::function<void()> on_exit) {
+  int fd = adoption.fd;
+  if (fd >= 0) {
+    if (auto same = check_pidfd(fd, adoption.pid, adoption.start_time); !same) {
+      ::close(fd);
+      return mlock::Unexpected(same.error());
+    }
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  } else {
+    auto opened = open_process(adoption.pid, adoption.start_time);
+    if (!opened) return mlock::Unexpected(opened.error());
+    fd = *opened;
+  }
+  // Still our child after a re-exec: reaped with waitid() as any other. After a crash its
+  // parent is the service manager (or init), which reaps it; the pidfd tells us how it
+  // ended (Linux 6.15), and nobody else can.
+  siginfo_t info{};
+  const bool ours =
+      ::waitid(kIdPidfd, static_cast<id_t>(fd), &info, WEXITED | WNOHANG | WNOWAIT) == 0;
+  try {
+    if (ours) {
+      loop_.add(fd, EPOLLIN, [on_exit = std::move(on_exit)](std::uint32_t) { on_exit(); });
+    } else {
+      foreign_[fd].on_exit = std::move(on_exit);
+      loop_.add(fd, EPOLLIN, [this, fd](std::uint32_t) { check_foreign(fd); });
+    }
+  } catch (const std::system_error& e) {
+    foreign_.erase(fd);
+    ::close(fd);
+    return mlock::Unexpected(std::string("cannot watch it: ") + e.what());
+  }
+  return ProcessHandle{adoption.pid, fd, adoption.start_time};
+}
+
+// The pidfd of a foreign process polls readable once it exited, but its status exists only
+// once its parent reaped it: look until then (it stays readable, so the loop stops
+// watching it meanwhile), and give up after kForeignTries looks.
+void KernelSystem::check_foreign(int fd) {
+  const auto it = foreign_.find(fd);
+  if (it == foreign_.end()) return;
+  Foreign& f = it->second;
+  std::optional<ExitStatus> status;
+  if (const auto wait_status = pidfd_exit_status(fd))
+    status = from_wait_status(*wait_status);
+  else if (++f.tries >= kForeignTries)
+    status = ExitStatus{false, 0, false};
+  if (!status) {
+    loop_.remove(fd);
+    f.pending = true;
+    if (!foreign_retry_)
+      foreign_retry_ = std::make_unique<FdTimer>(loop_, [this] { check_pending_foreign(); });
+    if (!foreign_retry_->armed()) foreign_retry_->arm(kForeignRetry);
+    return;
+  }
+  loop_.remove(fd);
+  f.pending = false;
+  f.status = status;
+  const std::function<void()> on_exit = f.on_exit;  // it may release this entry
+  on_exit();
+}
+
+void KernelSystem::check_pending_foreign() {
+  std::vector<int> pending;
+  for (const auto& [fd, f] : foreign_)
+    if (f.pending) pending.push_back(fd);
+  for (int fd : pending) check_foreign(fd);
+}
+
+void KernelSystem::keep_across_exec(const ProcessHandle& process, bool keep) {
+  if (process.valid()) ::fcntl(process.handle, F_SETFD, keep ? 0 : FD_CLOEXEC);
+}
+
+std::map<std::string, std::string> KernelSystem::load_state(std::vector<std::string>& errors) {
+  std::map<std::string, std::string> out;
+  if (state_dir_.empty()) return out;
+  DIR* dir = ::opendir(state_dir_.c_str());
+  if (!dir) {
+    if (errno != ENOENT) errors.push_back(state_dir_ + ": " + std::strerror(errno));
+    return out;
+  }
+  while (const dirent* e = ::readdir(dir)) {
+    const std::string file = e->d_name;
+    if (file.size() <= 5 || file.compare(file.size() - 5, 5, ".json") != 0) continue;
+    std::string error;
+    auto text = read_file_bounded(state_dir_ + "/" + file, kMaxStateBytes, error);
+    if (text)
+      out.emplace(file.substr(0, file.size() - 5), std::move(*text));
+    else if (!error.empty())
+      errors.push_back(file + ": " + error);
+  }
+  ::closedir(dir);
+  return out;
+}
+
+int KernelSystem::save_state(const std::string& key, std::string_view text) {
+  return state_dir_.empty() ? 0
+                            : write_file_atomically(state_dir_ + "/" + key + ".json", text, 0644);
+}
+
+void KernelSystem::remove_state(const std::string& key) {
+  if (!state_dir_.empty()) ::unlink((state_dir_ + "/" + key + ".json").c_str());
+}
+
+std::vector<StoredHandle> KernelSystem::take_stored_handles() {
+  std::vector<StoredHandle> out;
+  for (StoredFd& s : take_stored_fds()) out.push_back(StoredHandle{std::move(s.name), s.fd});
+  return out;
+}
+
+void KernelSystem::store_handle(const std::string& name, const ProcessHandle& process) {
+  if (!process.valid()) return;
+  fd_store_remove(name);
+  if (const int e = fd_store_add(process.handle, name); e != 0 && !store_warned_++)
+    log_warning("cannot store the pidfd of " + name + " with the service manager: " +
+                std::strerror(e) + "; a restarted supervisor will know it by pid and start time");
+}
+
+void KernelSystem::forget_stored_handle(const std::string& name) { fd_store_remove(name); }
+
+void KernelSystem::close_handle(int fd) {
+  if (fd >= 0) ::close(fd);
+}
+
+std::chrono::system_clock::time_point KernelSystem::wall_now() {
+  return std::chrono::system_clock::now();
+}
+
+std::string KernelSystem::boot_id() { return duende::supervisor::boot_id(); }
+
+pid_t KernelSystem::own_pid() { return ::getpid(); }
 
 mlock::Result<mlock::ProcessMemory, mlock::InspectError> KernelSystem::inspect(pid_t pid,
                                                                                bool coverage) {

@@ -8,6 +8,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "os/event_loop.hpp"
 #include "os/system.hpp"
@@ -19,7 +22,10 @@ class KernelSystem final : public System {
   // Creates the wake-up timerfd and watches it in `loop`. Children get `child_nofile` as
   // their RLIMIT_NOFILE when set (the limits the supervisor had before it raised its
   // own). Failure (EMFILE, ENFILE, ENOMEM): std::system_error naming timerfd_create.
-  explicit KernelSystem(EventLoop& loop, std::optional<rlimit> child_nofile = std::nullopt);
+  // The state lives in directory `state_dir` (KEY.json each; save_state, load_state),
+  // which must exist; none when empty.
+  explicit KernelSystem(EventLoop& loop, std::optional<rlimit> child_nofile = std::nullopt,
+                        std::string state_dir = {});
   ~KernelSystem() override;
 
   Clock::time_point now() override;
@@ -32,6 +38,27 @@ class KernelSystem final : public System {
   std::optional<ExitStatus> reap(const ProcessHandle& process) override;
   int signal(const ProcessHandle& process, int signo, int& group_error) override;
   void release(ProcessHandle& process, bool kill_if_running) override;
+
+  mlock::Result<ProcessHandle, std::string> adopt(const Adoption& adoption,
+                                                  std::function<void()> on_exit) override;
+  void keep_across_exec(const ProcessHandle& process, bool keep) override;
+  std::map<std::string, std::string> load_state(std::vector<std::string>& errors) override;
+  int save_state(const std::string& key, std::string_view text) override;
+  void remove_state(const std::string& key) override;
+  std::vector<StoredHandle> take_stored_handles() override;
+  void store_handle(const std::string& name, const ProcessHandle& process) override;
+  void forget_stored_handle(const std::string& name) override;
+  void close_handle(int fd) override;
+  std::chrono::system_clock::time_point wall_now() override;
+  std::string boot_id() override;
+  pid_t own_pid() override;
+
+  // A state file is read up to this size; a bigger one is not ours.
+  static constexpr std::size_t kMaxStateBytes = 1024 * 1024;
+  // An adopted process that is not our child is reaped by its parent; its status is
+  // looked for every kForeignRetry, kForeignTries times, then reported unknown.
+  static constexpr Clock::duration kForeignRetry = std::chrono::milliseconds(10);
+  static constexpr int kForeignTries = 100;
 
   mlock::Result<mlock::ProcessMemory, mlock::InspectError> inspect(pid_t pid,
                                                                    bool coverage) override;
@@ -46,8 +73,22 @@ class KernelSystem final : public System {
  private:
   EventLoop& loop_;
   std::optional<rlimit> child_nofile_;
+  void check_foreign(int fd);
+  void check_pending_foreign();
+
   int timer_fd_ = -1;
   std::function<void()> on_wakeup_;
+  std::string state_dir_;
+  unsigned store_warned_ = 0;  // a failed fd-store message is said once
+  // Adopted processes that are not our children, by handle.
+  struct Foreign {
+    std::function<void()> on_exit;
+    int tries = 0;
+    bool pending = false;  // exited, waiting for its parent to reap it
+    std::optional<ExitStatus> status;
+  };
+  std::unordered_map<int, Foreign> foreign_;
+  std::unique_ptr<FdTimer> foreign_retry_;  // made at the first foreign exit
 };
 
 }  // namespace duende::supervisor

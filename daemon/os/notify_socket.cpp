@@ -1,5 +1,6 @@
 #include "os/notify_socket.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -31,6 +32,21 @@ duende::mlock::Result<NotifySocket, std::string> NotifySocket::bind(const std::s
     return Unexpected("bind " + path + ": " + std::strerror(e));
   }
   ::chmod(path.c_str(), 0666);
+  return NotifySocket(fd, path);
+}
+
+duende::mlock::Result<NotifySocket, std::string> NotifySocket::adopt(int fd,
+                                                                     const std::string& path) {
+  sockaddr_un addr{};
+  socklen_t len = sizeof addr;
+  int type = 0;
+  socklen_t type_len = sizeof type;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+      addr.sun_family != AF_UNIX || ::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_len) != 0 ||
+      type != SOCK_DGRAM || std::strncmp(addr.sun_path, path.c_str(), sizeof addr.sun_path) != 0)
+    return Unexpected("descriptor " + std::to_string(fd) + " is not the socket bound at " + path);
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   return NotifySocket(fd, path);
 }
 

@@ -25,6 +25,10 @@ class NotifySocket {
   // Binds a fresh socket at `path` (an existing socket file there is replaced), mode 0666
   // so children running as other users can send. Failure: the errno and what failed.
   static duende::mlock::Result<NotifySocket, std::string> bind(const std::string& path);
+  // Takes over `fd`, the socket a previous image of this process bound at `path` and kept
+  // open across execve() (a re-exec): datagrams sent meanwhile are still queued on it.
+  // Failure: `fd` is not a datagram socket bound at `path`.
+  static duende::mlock::Result<NotifySocket, std::string> adopt(int fd, const std::string& path);
 
   NotifySocket(NotifySocket&& other) noexcept;
   NotifySocket& operator=(NotifySocket&&) = delete;

@@ -13,9 +13,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "duende/mlock.hpp"
 #include "os/clock.hpp"
@@ -28,15 +30,39 @@ namespace duende::supervisor {
 struct ProcessHandle {
   pid_t pid = 0;
   int handle = -1;
+  // When it started (/proc/PID/stat field 22, clock ticks after boot): with the pid, what
+  // names this process in the state file a restarted supervisor reads. 0 when unknown.
+  std::uint64_t start_time = 0;
   bool valid() const { return handle >= 0; }
+};
+
+// A process to take back under supervision (System::adopt): one this supervisor's earlier
+// process (before a crash, a restart or a re-exec) started, as its state file names it.
+struct Adoption {
+  pid_t pid = 0;
+  std::uint64_t start_time = 0;
+  // A pidfd for it handed back by the service manager's store or kept across execve(),
+  // or -1. adopt() takes it over (closes it on failure).
+  int fd = -1;
+};
+
+// A file descriptor the service manager handed back (its fd store), with its name.
+struct StoredHandle {
+  std::string name;
+  int fd = -1;
 };
 
 // How a process ended.
 struct ExitStatus {
   bool killed = false;  // by a signal (`code` is its number), else exited (`code` is its status)
   int code = 0;
-  // The status as the core keeps it: the exit code, or -N for signal N.
-  int as_int() const { return killed ? -code : code; }
+  // False for an adopted process that is not our child (a supervisor before this one
+  // started it, and someone else reaped it) when the kernel kept no status for us: then
+  // `killed` and `code` mean nothing, and nothing may be made up for them.
+  bool known = true;
+  // The status as the core keeps it: the exit code, -N for signal N, kUnknown.
+  static constexpr int kUnknown = -2147483647 - 1;  // INT32_MIN
+  int as_int() const { return !known ? kUnknown : killed ? -code : code; }
 };
 
 class System {
@@ -70,6 +96,43 @@ class System {
   // Forgets `process`: no more on_exit calls; the handle is closed. A process still
   // running is SIGKILLed and reaped first (only a destructor may need this).
   virtual void release(ProcessHandle& process, bool kill_if_running) = 0;
+
+  // Takes back a process an earlier supervisor started: proves it is the same process
+  // (through `adoption.fd` when given, else by pid and start time, re-checked once a pidfd
+  // pins it) and watches it as spawn() does: `on_exit` when it ends, then reap(). A process
+  // that is not our child (after a crash its parent is the service manager or init) is
+  // reaped by someone else; reap() then has its status from the pidfd (PIDFD_INFO_EXIT,
+  // Linux 6.15) or, failing that, an unknown one. Failure: why it is not that process (it
+  // is never signalled then).
+  virtual mlock::Result<ProcessHandle, std::string> adopt(const Adoption& adoption,
+                                                          std::function<void()> on_exit) = 0;
+  // Keeps `process`'s handle open across the execve() of a re-exec (clears close-on-exec),
+  // or (`keep` false) closes it on exec again.
+  virtual void keep_across_exec(const ProcessHandle& process, bool keep) = 0;
+
+  // The state directory in the runtime directory: what a restarted supervisor needs to
+  // find its children again, one small file per key. load_state(): every file, key →
+  // text (`errors` gets a line for each that cannot be read). save_state(): replaces the
+  // file of `key` atomically (a crash at any moment leaves the old or the new text);
+  // returns 0 or the errno. remove_state(): deletes it.
+  virtual std::map<std::string, std::string> load_state(std::vector<std::string>& errors) = 0;
+  virtual int save_state(const std::string& key, std::string_view text) = 0;
+  virtual void remove_state(const std::string& key) = 0;
+  // The service manager's file descriptor store (os/fd_store.hpp). take_stored_handles():
+  // the handles it passed to this process at start, once. store_handle(): keeps a dup of
+  // `process`'s handle there under `name`, replacing what was stored under that name.
+  // forget_stored_handle(): removes `name`. Without a service manager: nothing, no error.
+  virtual std::vector<StoredHandle> take_stored_handles() = 0;
+  virtual void store_handle(const std::string& name, const ProcessHandle& process) = 0;
+  virtual void forget_stored_handle(const std::string& name) = 0;
+  // Closes a descriptor the core was handed and does not use.
+  virtual void close_handle(int fd) = 0;
+  // The wall clock, for times shown to people (adopted since, started at).
+  virtual std::chrono::system_clock::time_point wall_now() = 0;
+  // The random id of this boot: a start time in a state file means nothing on another.
+  virtual std::string boot_id() = 0;
+  // This process's pid: a state file written by our own pid is one from a re-exec.
+  virtual pid_t own_pid() = 0;
 
   // Memory figures of process `pid` from /proc, as duende::mlock::inspect().
   virtual mlock::Result<mlock::ProcessMemory, mlock::InspectError> inspect(pid_t pid,

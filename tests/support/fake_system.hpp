@@ -126,11 +126,13 @@ class FakeSystem final : public System {
       spawns_.push_back(std::move(record));
       return mlock::Unexpected(std::move(error));
     }
-    const ProcessHandle handle{next_pid_++, next_handle_++};
+    const ProcessHandle handle{next_pid_, next_handle_++, start_time_of(next_pid_)};
+    ++next_pid_;
     record.pid = handle.pid;
     spawns_.push_back(std::move(record));
     Process& p = processes_[handle.pid];
     p.handle = handle.handle;
+    p.start_time = handle.start_time;
     p.name = log_identifier;
     p.on_exit = std::move(on_exit);
     p.memory = new_process_memory_;
@@ -142,6 +144,7 @@ class FakeSystem final : public System {
     Process* p = find_handle(process.handle);
     if (!p || p->running || p->reaped) return std::nullopt;
     p->reaped = true;
+    if (p->foreign && adopted_unknown_) return ExitStatus{false, 0, false};
     return p->status;
   }
   int signal(const ProcessHandle& process, int signo, int& group_error) override {
@@ -168,6 +171,85 @@ class FakeSystem final : public System {
     }
     process = {};
   }
+
+  // ---- adoption (a supervisor started after another one) ----
+
+  // A process that runs without this fake having spawned it (as an earlier supervisor's
+  // child would), with start time `start_time`: adopt() finds it. Returns its pid.
+  pid_t add_running_process(std::uint64_t start_time, std::string name = "") {
+    const pid_t pid = next_pid_++;
+    Process& p = processes_[pid];
+    p.handle = -1;
+    p.name = std::move(name);
+    p.start_time = start_time;
+    p.memory = new_process_memory_;
+    p.on_signal = new_process_on_signal_;
+    return pid;
+  }
+  // The start time spawn() gives process `pid` (and adopt() checks).
+  static std::uint64_t start_time_of(pid_t pid) { return 5000 + static_cast<std::uint64_t>(pid); }
+  mlock::Result<ProcessHandle, std::string> adopt(const Adoption& a,
+                                                  std::function<void()> on_exit) override {
+    adoptions_.push_back(a);
+    const auto it = processes_.find(a.pid);
+    if (it == processes_.end() || !it->second.running)
+      return mlock::Unexpected("pid " + std::to_string(a.pid) + " is not running");
+    if (it->second.start_time != a.start_time)
+      return mlock::Unexpected("pid " + std::to_string(a.pid) + " is another process now");
+    Process& p = it->second;
+    p.handle = next_handle_++;
+    p.on_exit = std::move(on_exit);
+    p.released = false;
+    p.foreign = true;
+    return ProcessHandle{a.pid, p.handle, a.start_time};
+  }
+  const std::vector<Adoption>& adoptions() const { return adoptions_; }
+  // Adopted processes end with an unknown status (as when nobody kept one for us).
+  void set_adopted_status_unknown(bool unknown) { adopted_unknown_ = unknown; }
+  void keep_across_exec(const ProcessHandle& process, bool keep) override {
+    if (keep)
+      kept_across_exec_.insert(process.handle);
+    else
+      kept_across_exec_.erase(process.handle);
+  }
+  const std::set<int>& kept_across_exec() const { return kept_across_exec_; }
+  std::map<std::string, std::string> load_state(std::vector<std::string>&) override {
+    return state_files_;
+  }
+  int save_state(const std::string& key, std::string_view text) override {
+    ++state_writes_;
+    if (save_state_error_ != 0) return save_state_error_;
+    state_files_[key] = std::string(text);
+    return 0;
+  }
+  void remove_state(const std::string& key) override { state_files_.erase(key); }
+  // The state directory, key → text; the test may edit it before a new supervisor starts.
+  std::map<std::string, std::string>& state_files() { return state_files_; }
+  void set_save_state_error(int error) { save_state_error_ = error; }
+  unsigned state_writes() const { return state_writes_; }
+  std::vector<StoredHandle> take_stored_handles() override {
+    std::vector<StoredHandle> out;
+    for (const auto& [name, fd] : handed_back_) out.push_back(StoredHandle{name, fd});
+    handed_back_.clear();
+    return out;
+  }
+  // What take_stored_handles() returns once.
+  void hand_back(std::string name, int fd) { handed_back_.emplace_back(std::move(name), fd); }
+  void store_handle(const std::string& name, const ProcessHandle& process) override {
+    stored_[name] = process.handle;
+  }
+  void forget_stored_handle(const std::string& name) override { stored_.erase(name); }
+  const std::map<std::string, int>& stored() const { return stored_; }
+  void close_handle(int fd) override { closed_handles_.push_back(fd); }
+  const std::vector<int>& closed_handles() const { return closed_handles_; }
+  std::chrono::system_clock::time_point wall_now() override {
+    return std::chrono::system_clock::time_point(std::chrono::seconds(1'800'000'000)) +
+           std::chrono::duration_cast<std::chrono::system_clock::duration>(now_ - kStart);
+  }
+  std::string boot_id() override { return boot_id_; }
+  void set_boot_id(std::string id) { boot_id_ = std::move(id); }
+  pid_t own_pid() override { return own_pid_; }
+  void set_own_pid(pid_t pid) { own_pid_ = pid; }
 
   // The test ends process `pid` (exit status or signal) and its on_exit runs at once.
   void exit(pid_t pid, ExitStatus status) {
@@ -294,6 +376,8 @@ class FakeSystem final : public System {
     bool running = true;
     bool reaped = false;
     bool released = false;
+    bool foreign = false;  // adopted: its status is unknown when adopted_unknown_
+    std::uint64_t start_time = 0;
     ExitStatus status;
     mlock::ProcessMemory memory;
     OnSignal on_signal = OnSignal::Dies;
@@ -366,6 +450,18 @@ class FakeSystem final : public System {
   OnSignal new_process_on_signal_ = OnSignal::Dies;
   mlock::ProcessMemory new_process_memory_{};
   unsigned releases_ = 0;
+
+  std::vector<Adoption> adoptions_;
+  bool adopted_unknown_ = false;
+  std::set<int> kept_across_exec_;
+  std::map<std::string, std::string> state_files_;
+  int save_state_error_ = 0;
+  unsigned state_writes_ = 0;
+  std::vector<std::pair<std::string, int>> handed_back_;
+  std::map<std::string, int> stored_;
+  std::vector<int> closed_handles_;
+  std::string boot_id_ = "fake-boot";
+  pid_t own_pid_ = 1;
 
   std::vector<std::string> delivered_messages_;
   std::uint64_t fd_limit_ = 1024 * 1024;

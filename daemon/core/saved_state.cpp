@@ -1,0 +1,142 @@
+#include "core/saved_state.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace duende::supervisor {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr const char* kFormat = "mlock-supervisor-state";
+
+std::string dump(Json j) {
+  j["format"] = kFormat;
+  j["version"] = SavedSupervisor::kVersion;
+  // Invalid UTF-8 (a failure text quoting a path) is replaced, never fatal.
+  return j.dump(1, ' ', false, Json::error_handler_t::replace) + "\n";
+}
+
+Json parse_record(std::string_view text) {
+  Json j = Json::parse(text);
+  if (!j.is_object() || j.value("format", "") != kFormat)
+    throw std::runtime_error("not a state record of mlock-supervisor");
+  const int version = j.at("version").get<int>();
+  if (version != SavedSupervisor::kVersion)
+    throw std::runtime_error("state version " + std::to_string(version) + ", this is " +
+                             std::to_string(SavedSupervisor::kVersion));
+  return j;
+}
+
+}  // namespace
+
+std::string to_json(const SavedSupervisor& s) {
+  Json j = {{"boot_id", s.boot_id},   {"pid", s.pid},         {"started_at_us", s.started_at_us},
+            {"restarts", s.restarts}, {"reexecs", s.reexecs}, {"clean", s.clean}};
+  if (s.reexec) j["reexec"] = {{"notify_fd", s.notify_fd}};
+  return dump(std::move(j));
+}
+
+std::string to_json(const SavedChild& c) {
+  Json j = {{"name", c.name},
+            {"boot_id", c.boot_id},
+            {"pid", c.pid},
+            {"start_time", c.start_time},
+            {"definition", c.definition},
+            {"state", to_string(c.state)},
+            {"restarts", c.restarts},
+            {"backoff_step", c.backoff_step},
+            {"last_exit_status", c.last_exit_status},
+            {"last_failure", c.last_failure},
+            {"locked", c.locked},
+            {"started_at_us", c.started_at_us},
+            {"adopted_at_us", c.adopted_at_us},
+            {"stop_signal", c.stop_signal},
+            {"stop_timeout_sec", c.stop_timeout_sec},
+            {"command", c.command},
+            {"then_start", c.then_start}};
+  if (c.fd >= 0) j["fd"] = c.fd;
+  return dump(std::move(j));
+}
+
+mlock::Result<SavedSupervisor, std::string> parse_saved_supervisor(std::string_view text) {
+  try {
+    const Json j = parse_record(text);
+    SavedSupervisor s;
+    s.boot_id = j.at("boot_id").get<std::string>();
+    s.pid = j.at("pid").get<pid_t>();
+    s.started_at_us = j.at("started_at_us").get<std::int64_t>();
+    s.restarts = j.at("restarts").get<unsigned>();
+    s.reexecs = j.at("reexecs").get<unsigned>();
+    s.clean = j.at("clean").get<bool>();
+    if (const auto r = j.find("reexec"); r != j.end()) {
+      s.reexec = true;
+      s.notify_fd = r->at("notify_fd").get<int>();
+    }
+    return s;
+  } catch (const std::exception& e) {
+    return mlock::Unexpected(std::string(e.what()));
+  }
+}
+
+mlock::Result<SavedChild, std::string> parse_saved_child(std::string_view text) {
+  try {
+    const Json c = parse_record(text);
+    SavedChild child;
+    child.name = c.at("name").get<std::string>();
+    child.boot_id = c.at("boot_id").get<std::string>();
+    child.pid = c.at("pid").get<pid_t>();
+    child.start_time = c.at("start_time").get<std::uint64_t>();
+    child.definition = c.at("definition").get<std::string>();
+    const auto state = parse_child_state(c.at("state").get<std::string>());
+    if (!state) return mlock::Unexpected(std::string("unknown state"));
+    child.state = *state;
+    child.restarts = c.at("restarts").get<unsigned>();
+    child.backoff_step = c.at("backoff_step").get<unsigned>();
+    child.last_exit_status = c.at("last_exit_status").get<int>();
+    child.last_failure = c.at("last_failure").get<std::string>();
+    child.locked = c.at("locked").get<bool>();
+    child.started_at_us = c.at("started_at_us").get<std::int64_t>();
+    child.adopted_at_us = c.at("adopted_at_us").get<std::int64_t>();
+    child.stop_signal = c.at("stop_signal").get<int>();
+    child.stop_timeout_sec = c.at("stop_timeout_sec").get<double>();
+    child.command = c.at("command").get<std::vector<std::string>>();
+    child.then_start = c.at("then_start").get<bool>();
+    child.fd = c.value("fd", -1);
+    if (child.pid < 0 || child.stop_signal < 1 || child.stop_signal > 64 ||
+        !(child.stop_timeout_sec > 0 && child.stop_timeout_sec <= 31536000) ||
+        child.backoff_step > 64)
+      return mlock::Unexpected(std::string("a value out of range"));
+    return child;
+  } catch (const std::exception& e) {
+    return mlock::Unexpected(std::string(e.what()));
+  }
+}
+
+SavedState assemble_saved_state(const std::map<std::string, std::string>& files,
+                                std::vector<std::string>& warnings) {
+  SavedState state;
+  if (const auto it = files.find(kSupervisorStateKey); it != files.end()) {
+    auto s = parse_saved_supervisor(it->second);
+    if (s)
+      state.supervisor = *s;
+    else
+      warnings.push_back(std::string(kSupervisorStateKey) + ": " + s.error() + "; ignored");
+  }
+  if (state.supervisor.clean) return state;  // every child was stopped: nothing to adopt
+  for (const auto& [key, text] : files) {
+    if (key == kSupervisorStateKey) continue;
+    auto c = parse_saved_child(text);
+    if (!c) {
+      warnings.push_back(key + ": " + c.error() + "; ignored");
+      continue;
+    }
+    if (child_state_key(c->name) != key) {
+      warnings.push_back(key + ": names child \"" + c->name + "\"; ignored");
+      continue;
+    }
+    state.children.push_back(std::move(*c));
+  }
+  return state;
+}
+
+}  // namespace duende::supervisor
