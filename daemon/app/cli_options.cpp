@@ -80,9 +80,16 @@ Signals:
                       configuration changes nothing (every problem is logged)
   SIGTERM, SIGINT     stop every child in reverse "after" order (stop_signal, then SIGKILL
                       after stop_timeout_sec) and exit 0
+  SIGUSR2             re-execute in place (as mlockctl reexec): check this binary with
+                      --check-config, then execve() it with the state and every child's
+                      pidfd kept; same pid, the children keep running, nothing restarts
+
+Children outlive the supervisor: one that starts after another died (crash, SIGKILL,
+watchdog) adopts the children still running, by the pidfds kept in systemd's fd store or
+by pid and start time from RUNTIME_DIRECTORY/state/; see README.md, "Lifecycle".
 
 Environment:
-  RUNTIME_DIRECTORY   where the children's notify socket lives (systemd sets it from
+  RUNTIME_DIRECTORY   where the notify socket and the state live (systemd sets it from
                       RuntimeDirectory=); default /run/mlock-supervisor
   NOTIFY_SOCKET, WATCHDOG_USEC
                       set by systemd for Type=notify and WatchdogSec=
@@ -103,6 +110,8 @@ Files:
   /etc/mlock-supervisor/conf.d/*.json
   /run/mlock-supervisor/notify
   /run/mlock-supervisor/lock   held while it runs: one supervisor per runtime directory
+  /run/mlock-supervisor/state/ supervisor.json, child.NAME.json: what a restarted
+                               supervisor needs to adopt the children
 
 See README.md for the configuration reference.
 )";

@@ -183,7 +183,8 @@ void Child::on_process_event() {
 }
 
 void Child::close_process() {
-  ctx_.system.forget_stored_handle(stored_handle_name());
+  // Its pidfd stays in the service manager's store until the next start replaces it: one
+  // message per start, not two (a stale one is recognised as exited on adoption).
   ctx_.system.release(process_, false);
   memory_ = {};
 }

@@ -47,6 +47,11 @@ void Supervisor::save_state() {
     dirty_children_.clear();
     supervisor_dirty_ = true;
   }
+  if (shutting_down_ && !finishing_) {
+    // Stopping everything: the records stay as they were until all are stopped and
+    // removed together. (A crash meanwhile: the next start adopts what still runs.)
+    dirty_children_.clear();
+  }
   if (supervisor_dirty_) {
     supervisor_dirty_ = false;
     write_state(kSupervisorStateKey, to_json(saved_supervisor()), saved_supervisor_);

@@ -116,7 +116,8 @@ void Supervisor::remove_retired() {
       children_.erase(child);
     }
     if (observer_) observer_->child_removed(*it);
-    dirty_children_.insert(*it);  // its state file goes
+    dirty_children_.insert(*it);  // its state file goes, and its stored pidfd
+    system_.forget_stored_handle(child_state_key(*it));
     it = retiring_.erase(it);
   }
 }

@@ -31,11 +31,17 @@ std::vector<StoredFd> take_stored_fds() {
   return out;
 }
 
+bool fd_store_available() {
+  const char* notify = std::getenv("NOTIFY_SOCKET");
+  const char* invocation = std::getenv("INVOCATION_ID");
+  return notify && *notify && invocation && *invocation;
+}
+
 // sd_pid_notify_with_fds() would block when systemd's queue is full: one non-blocking
 // sendmsg() to $NOTIFY_SOCKET instead, as mlock::notify_send() does for text.
 int fd_store_add(int fd, const std::string& name) {
+  if (!fd_store_available()) return 0;
   const char* path = std::getenv("NOTIFY_SOCKET");
-  if (!path || !*path) return 0;
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   const std::size_t len = std::strlen(path);
@@ -69,6 +75,7 @@ int fd_store_add(int fd, const std::string& name) {
 }
 
 int fd_store_remove(const std::string& name) {
+  if (!fd_store_available()) return 0;
   return mlock::notify_send("FDSTOREREMOVE=1\nFDNAME=" + name);
 }
 

@@ -2,7 +2,8 @@
 // systemd survive a crash or restart of the service and come back to its next process in
 // LISTEN_FDS, with their names. The supervisor stores each child's pidfd there, so a
 // restarted supervisor recognises its children by pidfd, which pid reuse cannot fool.
-// Needs FileDescriptorStoreMax= in the unit; without a service manager, nothing is stored.
+// Needs FileDescriptorStoreMax= in the unit. Used only under systemd (NOTIFY_SOCKET and
+// INVOCATION_ID both set): another listener on NOTIFY_SOCKET is told nothing of it.
 #pragma once
 
 #include <string>
@@ -18,6 +19,9 @@ struct StoredFd {
 // The descriptors the service manager passed to this process (LISTEN_FDS, LISTEN_FDNAMES,
 // for our pid), once: the variables are removed from the environment. Empty when none.
 std::vector<StoredFd> take_stored_fds();
+
+// Whether this process runs as a systemd service that may have an fd store.
+bool fd_store_available();
 
 // Stores `fd` under `name` (printable ASCII without ':', at most 255 bytes) with FDPOLL=0:
 // systemd keeps it even once the process behind it has exited, so a restarted supervisor
