@@ -10,6 +10,8 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "duende/mlock.hpp"
@@ -33,14 +35,29 @@ std::string own_executable() {
   return path;
 }
 
+namespace {
+constexpr const char* kChildNofileVariable = "MLOCK_SUPERVISOR_CHILD_NOFILE";
+}  // namespace
+
+std::optional<rlimit> take_kept_child_nofile() {
+  const char* text = std::getenv(kChildNofileVariable);
+  if (!text) return std::nullopt;
+  unsigned long long soft = 0, hard = 0;
+  const bool ok = std::sscanf(text, "%llu:%llu", &soft, &hard) == 2 && soft <= hard;
+  ::unsetenv(kChildNofileVariable);
+  if (!ok) return std::nullopt;
+  return rlimit{static_cast<rlim_t>(soft), static_cast<rlim_t>(hard)};
+}
+
 Reexecutor::Reexecutor(EventLoop& loop, Supervisor& supervisor, NotifySocket& notify_socket,
-                       std::string executable, std::vector<std::string> argv,
+                       std::string executable, std::vector<std::string> argv, rlimit child_nofile,
                        std::function<void()> before_exec, std::function<void()> after_failed_exec)
     : loop_(loop),
       supervisor_(supervisor),
       notify_socket_(notify_socket),
       executable_(std::move(executable)),
       argv_(std::move(argv)),
+      child_nofile_(child_nofile),
       before_exec_(std::move(before_exec)),
       after_failed_exec_(std::move(after_failed_exec)) {}
 
@@ -156,8 +173,12 @@ void Reexecutor::exec_now() {
   std::vector<char*> args;
   for (std::string& a : argv_) args.push_back(a.data());
   args.push_back(nullptr);
+  const std::string nofile =
+      std::to_string(child_nofile_.rlim_cur) + ":" + std::to_string(child_nofile_.rlim_max);
+  ::setenv(kChildNofileVariable, nofile.c_str(), 1);
   ::execve(executable_.c_str(), args.data(), environ);
   const int e = errno;
+  ::unsetenv(kChildNofileVariable);
   ::fcntl(notify_socket_.fd(), F_SETFD, FD_CLOEXEC);
   supervisor_.abort_reexec();
   fail("execve " + executable_ + ": " + std::strerror(e));

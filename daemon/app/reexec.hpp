@@ -15,9 +15,12 @@
 // children are adopted by the next start (Restart=on-failure), as after a crash.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,12 +34,16 @@ namespace duende::supervisor {
 // The path of the running binary, read at start (before an upgrade can replace it).
 std::string own_executable();
 
+// The children's RLIMIT_NOFILE a re-exec handed on (MLOCK_SUPERVISOR_CHILD_NOFILE, then
+// removed from the environment): the supervisor's own soft limit is the raised one by then.
+std::optional<rlimit> take_kept_child_nofile();
+
 class Reexecutor final : public ReexecControl {
  public:
   // `argv`: the command line to exec again (argv[0] included). `before_exec` closes what
   // must not outlive the image (the bus connection); `after_failed_exec` re-opens it.
   Reexecutor(EventLoop& loop, Supervisor& supervisor, NotifySocket& notify_socket,
-             std::string executable, std::vector<std::string> argv,
+             std::string executable, std::vector<std::string> argv, rlimit child_nofile,
              std::function<void()> before_exec, std::function<void()> after_failed_exec);
   ~Reexecutor();
 
@@ -57,6 +64,7 @@ class Reexecutor final : public ReexecControl {
   NotifySocket& notify_socket_;
   std::string executable_;
   std::vector<std::string> argv_;
+  rlimit child_nofile_;
   std::function<void()> before_exec_;
   std::function<void()> after_failed_exec_;
   std::string failure_;

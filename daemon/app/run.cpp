@@ -95,7 +95,10 @@ mlock::Result<void, RunError> run(const Options& options) {
   };
   // A descriptor per child: the soft limit up to the hard one, and the configuration held
   // to it before anything starts (children get the original limits back).
-  const rlimit child_nofile = raise_fd_limit();
+  rlimit child_nofile = raise_fd_limit();
+  // After a re-exec our limit is the raised one: the children's came along in the
+  // environment (app/reexec.hpp).
+  if (const auto kept = take_kept_child_nofile()) child_nofile = *kept;
   if (const auto problem = fd_budget_problem(*config, fd_limit_now()))
     return fail(RunError{RunError::Kind::Config, "invalid configuration: " + *problem});
   const auto os_failure = [&fail](std::string message) {
@@ -156,8 +159,8 @@ mlock::Result<void, RunError> run(const Options& options) {
     }
   };
   reexecutor = std::make_unique<Reexecutor>(
-      loop, supervisor, *notify_socket, options.executable, options.argv, [&] { bus.reset(); },
-      open_bus);
+      loop, supervisor, *notify_socket, options.executable, options.argv, child_nofile,
+      [&] { bus.reset(); }, open_bus);
   // Re-pointed at the supervisor now that it exists (adding a known fd cannot fail).
   loop.add(notify_socket->fd(), EPOLLIN, [&](std::uint32_t) {
     for (const Datagram& d : notify_socket->receive_all()) supervisor.on_datagram(d);

@@ -202,6 +202,10 @@ bool Child::adopt(const SavedChild& saved, int fd) {
   adopted_at_us_ = wall_us(ctx_.system);
   started_at_us_ = saved.started_at_us;
   report_.reset();
+  // What it reported is not said again: a "locked" readiness still waiting for /proc to
+  // agree must not wait for a second report that never comes.
+  if (const auto report = mlock::parse_lock_report(saved.lock_report); report && *report)
+    report_ = **report;
   memory_ = {};
   lock_lost_ = false;
   killed_ = false;
@@ -262,6 +266,7 @@ SavedChild Child::saved() const {
   s.last_exit_status = last_exit_status_;
   s.last_failure = last_failure_;
   s.locked = is_locked();
+  if (report_) s.lock_report = mlock::format_lock_report(*report_);
   s.started_at_us = started_at_us();
   s.adopted_at_us = adopted_at_us();
   s.stop_signal = spec_.stop_signal;

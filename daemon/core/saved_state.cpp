@@ -48,6 +48,7 @@ std::string to_json(const SavedChild& c) {
             {"last_exit_status", c.last_exit_status},
             {"last_failure", c.last_failure},
             {"locked", c.locked},
+            {"lock_report", c.lock_report},
             {"started_at_us", c.started_at_us},
             {"adopted_at_us", c.adopted_at_us},
             {"stop_signal", c.stop_signal},
@@ -95,6 +96,7 @@ mlock::Result<SavedChild, std::string> parse_saved_child(std::string_view text) 
     child.last_exit_status = c.at("last_exit_status").get<int>();
     child.last_failure = c.at("last_failure").get<std::string>();
     child.locked = c.at("locked").get<bool>();
+    child.lock_report = c.at("lock_report").get<std::string>();
     child.started_at_us = c.at("started_at_us").get<std::int64_t>();
     child.adopted_at_us = c.at("adopted_at_us").get<std::int64_t>();
     child.stop_signal = c.at("stop_signal").get<int>();

@@ -28,6 +28,7 @@ struct SavedChild {
   int last_exit_status = 0;
   std::string last_failure;
   bool locked = false;             // VmLck > 0 at the last check
+  std::string lock_report;         // its last lock report (format_lock_report), "" for none
   std::int64_t started_at_us = 0;  // wall clock, when its process started
   std::int64_t adopted_at_us = 0;  // wall clock, when a supervisor adopted it; 0 never
   // How to stop it if the configuration no longer has it.

@@ -150,11 +150,14 @@ mlock::Result<ProcessHandle, std::string> KernelSystem::adopt(const Adoption& ad
   int fd = adoption.fd;
   if (fd >= 0) {
     if (auto same = check_pidfd(fd, adoption.pid, adoption.start_time); !same) {
+      // A stale descriptor (a store message that was lost): pid and start time decide.
       ::close(fd);
-      return mlock::Unexpected(same.error());
+      fd = -1;
+    } else {
+      ::fcntl(fd, F_SETFD, FD_CLOEXEC);
     }
-    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-  } else {
+  }
+  if (fd < 0) {
     auto opened = open_process(adoption.pid, adoption.start_time);
     if (!opened) return mlock::Unexpected(opened.error());
     fd = *opened;

@@ -40,9 +40,10 @@ SavedState saved_from(const std::map<std::string, std::string>& files) {
 }
 
 // The second supervisor's machine: the first one's children still run there.
-void keep_running(FakeSystem& fake, const Before& before) {
+void keep_running(FakeSystem& fake, const Before& before, bool only_a = false) {
   fake.set_new_process_memory(mlock::ProcessMemory{.locked_bytes = kLocked});
   ASSERT_EQ(fake.add_running_process(FakeSystem::start_time_of(before.a)), before.a);
+  if (only_a) return;
   ASSERT_EQ(fake.add_running_process(FakeSystem::start_time_of(before.b)), before.b);
 }
 
@@ -194,6 +195,29 @@ TEST(Adoption, AReexecKeepsEveryHandleOpenAndNamesIt) {
   rig.sup().abort_reexec();  // execve() failed
   EXPECT_TRUE(rig.fake.kept_across_exec().empty());
   EXPECT_FALSE(parse_saved_supervisor(rig.fake.state_files().at("supervisor"))->reexec);
+}
+
+TEST(Adoption, AStartingChildKeepsItsLockReportAndBecomesReadyOnceProcAgrees) {
+  const char* json = R"({"children": {"a": {"exec": ["/bin/a"]}}})";  // ready: locked
+  std::map<std::string, std::string> files;
+  pid_t a = 0;
+  {
+    SupervisorRig first(json);
+    first.sup().start();
+    first.round();
+    a = first.fake.last_pid("a");
+    first.send("a", "X_DUENDE_MLOCK=locked\nX_DUENDE_MLOCK_BYTES=4096");  // /proc: VmLck 0
+    ASSERT_EQ(first.state("a"), ChildState::Starting);
+    files = first.fake.state_files();
+  }
+  SupervisorRig second(json);
+  second.fake.set_own_pid(2);
+  keep_running(second.fake, Before{{}, a, 0}, /*only_a=*/true);
+  second.sup().start(saved_from(files));
+  second.round();
+  EXPECT_EQ(second.state("a"), ChildState::Running);
+  EXPECT_EQ(second.child("a").pid(), a);
+  EXPECT_TRUE(second.fake.spawns().empty());
 }
 
 TEST(DefinitionHash, EveryFieldChangesIt) {
