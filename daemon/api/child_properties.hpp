@@ -13,11 +13,18 @@
 
 namespace duende::supervisor {
 
+// LastExitStatus when the status is unknown (INT32_MIN): an adopted process reaped by
+// someone else, whose status the kernel did not keep. The core's ExitStatus::kUnknown.
+inline constexpr std::int32_t kExitStatusUnknown = -2147483647 - 1;
+
 // One child, as org.duende.MlockSupervisor1.Child shows it.
 struct ChildProperties {
   std::string name;                   // Name
   std::string state;                  // State: to_string(ChildState)
   std::uint32_t pid = 0;              // Pid, 0 when no process
+  std::uint64_t started_at_us = 0;    // StartedAt: µs since the epoch, 0 when no process
+  bool adopted = false;               // Adopted: started by an earlier supervisor process
+  std::uint64_t adopted_at_us = 0;    // AdoptedAt: µs since the epoch, 0 unless adopted
   bool is_locked = false;             // IsLocked: a process with VmLck > 0
   std::uint64_t locked_bytes = 0;     // LockedBytes: VmLck
   std::uint64_t swapped_bytes = 0;    // SwappedBytes: VmSwap
@@ -26,7 +33,8 @@ struct ChildProperties {
   bool must_be_locked = false;        // MustBeLocked
   std::string lock_report;            // LockReport: what the child itself reported
   std::uint32_t restarts = 0;         // Restarts
-  std::int32_t last_exit_status = 0;  // LastExitStatus: code, -N for signal N
+  std::int32_t last_exit_status = 0;  // LastExitStatus: code, -N for signal N, or
+                                      // kExitStatusUnknown
   std::string last_failure;           // LastFailure
   std::vector<std::string> command;   // Command: its argv
 
@@ -44,6 +52,9 @@ void for_each_child_property(F&& f) {
   f("Name", &ChildProperties::name);
   f("State", &ChildProperties::state);
   f("Pid", &ChildProperties::pid);
+  f("StartedAt", &ChildProperties::started_at_us);
+  f("Adopted", &ChildProperties::adopted);
+  f("AdoptedAt", &ChildProperties::adopted_at_us);
   f("IsLocked", &ChildProperties::is_locked);
   f("LockedBytes", &ChildProperties::locked_bytes);
   f("SwappedBytes", &ChildProperties::swapped_bytes);
@@ -66,6 +77,10 @@ struct ManagerProperties {
   std::uint32_t child_count = 0;         // ChildCount
   std::uint32_t locked_child_count = 0;  // LockedChildCount
   std::uint64_t total_locked_bytes = 0;  // TotalLockedBytes: sum of the children's VmLck
+  std::uint64_t started_at_us = 0;       // StartedAt: µs since the epoch, kept by re-execs
+  std::uint32_t restarts = 0;            // Restarts: starts that adopted a dead one's children
+  std::uint32_t reexecs = 0;             // Reexecs: re-execs in place
+  std::string reexec_failure;            // ReexecFailure: why the last one did not happen
 
   bool operator==(const ManagerProperties&) const = default;
 };
@@ -79,6 +94,10 @@ void for_each_manager_property(F&& f) {
   f("ChildCount", &ManagerProperties::child_count);
   f("LockedChildCount", &ManagerProperties::locked_child_count);
   f("TotalLockedBytes", &ManagerProperties::total_locked_bytes);
+  f("StartedAt", &ManagerProperties::started_at_us);
+  f("Restarts", &ManagerProperties::restarts);
+  f("Reexecs", &ManagerProperties::reexecs);
+  f("ReexecFailure", &ManagerProperties::reexec_failure);
 }
 
 // The D-Bus names of the properties whose values differ between `a` and `b`, in table

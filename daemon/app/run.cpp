@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "api/human_size.hpp"
+#include "api/text_escape.hpp"
 #include "app/reexec.hpp"
 #include "bus/bus_service.hpp"
 #include "core/fd_budget.hpp"
@@ -127,7 +128,7 @@ mlock::Result<void, RunError> run(const Options& options) {
   std::vector<std::string> state_problems;
   SavedState saved =
       assemble_saved_state(daemon->system.load_state(state_problems), state_problems);
-  for (const std::string& p : state_problems) log_warning("state: " + p);
+  for (const std::string& p : state_problems) log_warning("state: " + escape_control(p));
   const bool reexec = saved.supervisor.reexec && saved.supervisor.pid == ::getpid();
   const auto open_notify_socket = [&] {
     if (!reexec) return NotifySocket::bind(dir + "/notify");

@@ -47,6 +47,13 @@ void act(duende::mlock::Result<void, ActionError> result) {
   if (!result) throw to_bus_error(result.error());
 }
 
+// The core's wall-clock microseconds as a D-Bus timestamp: 0 ("none") stays 0, and a
+// clock before the epoch cannot be shown either.
+std::uint64_t wall_us(std::int64_t us) { return us > 0 ? static_cast<std::uint64_t>(us) : 0; }
+
+static_assert(kExitStatusUnknown == ExitStatus::kUnknown,
+              "LastExitStatus's \"unknown\" is the core's");
+
 }  // namespace
 
 std::string child_object_path(const std::string& name) {
@@ -63,6 +70,9 @@ ChildProperties child_properties(const Child& c) {
   p.name = c.name();
   p.state = to_string(c.state());
   p.pid = static_cast<std::uint32_t>(c.pid());
+  p.started_at_us = wall_us(c.started_at_us());
+  p.adopted = c.adopted();
+  p.adopted_at_us = wall_us(c.adopted_at_us());
   p.is_locked = c.is_locked();
   p.locked_bytes = c.memory().locked_bytes;
   p.swapped_bytes = c.memory().swapped_bytes;
@@ -77,7 +87,7 @@ ChildProperties child_properties(const Child& c) {
   return p;
 }
 
-ManagerProperties manager_properties(const Supervisor& s) {
+ManagerProperties manager_properties(const Supervisor& s, const ReexecControl* reexec) {
   ManagerProperties p;
   p.version = MLOCK_SUPERVISOR_VERSION;
   p.state = to_string(s.state());
@@ -87,25 +97,42 @@ ManagerProperties manager_properties(const Supervisor& s) {
   const Supervisor::Totals totals = s.totals();
   p.locked_child_count = static_cast<std::uint32_t>(totals.locked);
   p.total_locked_bytes = totals.locked_bytes;
+  p.started_at_us = wall_us(s.started_at_us());
+  p.restarts = s.supervisor_restarts();
+  p.reexecs = s.reexecs();
+  if (reexec) p.reexec_failure = reexec->reexec_failure();
   return p;
 }
 
 // ---- Manager ----
 
-ManagerObject::ManagerObject(sdbus::IConnection& connection, Supervisor& supervisor)
+ManagerObject::ManagerObject(sdbus::IConnection& connection, Supervisor& supervisor,
+                             ReexecControl* reexec)
     : AdaptorInterfaces(connection, kManagerPath),
       supervisor_(supervisor),
-      published_(manager_properties(supervisor)) {
+      reexec_(reexec),
+      published_(manager_properties(supervisor, reexec)) {
   registerAdaptor();
 }
 
 ManagerObject::~ManagerObject() { unregisterAdaptor(); }
 
 void ManagerObject::publish_changes() {
-  ManagerProperties now = manager_properties(supervisor_);
+  ManagerProperties now = manager_properties(supervisor_, reexec_);
   const auto names = changed_properties(published_, now);
   published_ = std::move(now);
   if (!names.empty()) emitPropertiesChangedSignal(kManagerInterface, names);
+}
+
+// Who sent the method call being handled, for the log: "D-Bus client :1.42". (Its uid
+// would cost a synchronous call to the bus; sd-bus has checked it is privileged.)
+std::string ManagerObject::caller() const {
+  const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
+  return message ? "D-Bus client " + message->getSender() : "a D-Bus client";
+}
+
+bool ManagerObject::out_of_date() const {
+  return reexec_ && reexec_->reexec_failure() != published_.reexec_failure;
 }
 
 void ManagerObject::lock_lost(const Child& child) {
@@ -145,6 +172,25 @@ void ManagerObject::RestartChild(const std::string& name) {
 void ManagerObject::Reload() {
   guarded("Reload", [&] { act(supervisor_.reload()); });
 }
+// Privileged (sd-bus checks the caller, as for Reload). Only starts it: the check of the
+// binary, the state file and execve() follow from the loop, after this reply is sent.
+void ManagerObject::Reexec() {
+  guarded("Reexec", [&] {
+    if (!reexec_) throw sdbus::Error(kErrorFailed, "re-exec in place is not available");
+    auto accepted = reexec_->request_reexec(caller());
+    if (accepted) {
+      try {  // an earlier ReexecFailure is cleared: no client may read it from now on
+        publish_changes();
+      } catch (const sdbus::Error&) {  // a broken connection: before_sleep() will see it
+      }
+      return;
+    }
+    // A refusal that recorded itself as ReexecFailure (the check could not be started)
+    // is a failure; the others are about the state: one under way, stopping.
+    const bool failed = reexec_->reexec_failure() == accepted.error();
+    throw sdbus::Error(failed ? kErrorFailed : kErrorInvalidState, accepted.error());
+  });
+}
 
 // Served from what was last published (once per loop round when anything changed): a Get
 // or GetManagedObjects reads no /proc file and walks no children, however many clients ask.
@@ -155,6 +201,10 @@ uint64_t ManagerObject::SelfLockedBytes() { return published_.self_locked_bytes;
 uint32_t ManagerObject::ChildCount() { return published_.child_count; }
 uint32_t ManagerObject::LockedChildCount() { return published_.locked_child_count; }
 uint64_t ManagerObject::TotalLockedBytes() { return published_.total_locked_bytes; }
+uint64_t ManagerObject::StartedAt() { return published_.started_at_us; }
+uint32_t ManagerObject::Restarts() { return published_.restarts; }
+uint32_t ManagerObject::Reexecs() { return published_.reexecs; }
+std::string ManagerObject::ReexecFailure() { return published_.reexec_failure; }
 
 // ---- Child ----
 
@@ -198,6 +248,9 @@ void ChildObject::Restart() {
 std::string ChildObject::Name() { return name_; }
 std::string ChildObject::State() { return current().state; }
 uint32_t ChildObject::Pid() { return current().pid; }
+uint64_t ChildObject::StartedAt() { return current().started_at_us; }
+bool ChildObject::Adopted() { return current().adopted; }
+uint64_t ChildObject::AdoptedAt() { return current().adopted_at_us; }
 bool ChildObject::IsLocked() { return current().is_locked; }
 uint64_t ChildObject::LockedBytes() { return current().locked_bytes; }
 uint64_t ChildObject::SwappedBytes() { return current().swapped_bytes; }

@@ -13,6 +13,7 @@
 
 #include "api/bus_names.hpp"
 #include "api/child_properties.hpp"
+#include "core/reexec_control.hpp"
 #include "core/supervisor.hpp"
 #include "mlock_supervisor1_adaptor.h"
 
@@ -21,19 +22,24 @@ namespace duende::supervisor {
 // The object path of child `name`, escaped as sd_bus_path_encode() does.
 std::string child_object_path(const std::string& name);
 
-// The values the objects show (api/child_properties.hpp), read from the core.
+// The values the objects show (api/child_properties.hpp), read from the core. `reexec`
+// may be null (no re-exec offered: ReexecFailure stays "").
 ChildProperties child_properties(const Child& child);
-ManagerProperties manager_properties(const Supervisor& supervisor);
+ManagerProperties manager_properties(const Supervisor& supervisor, const ReexecControl* reexec);
 
 class ManagerObject final
     : public sdbus::AdaptorInterfaces<::org::duende::MlockSupervisor1::Manager_adaptor,
                                       sdbus::ObjectManager_adaptor, sdbus::Properties_adaptor> {
  public:
-  ManagerObject(sdbus::IConnection& connection, Supervisor& supervisor);
+  // `reexec`: what Reexec() asks, or null when this daemon offers no re-exec.
+  ManagerObject(sdbus::IConnection& connection, Supervisor& supervisor, ReexecControl* reexec);
   ~ManagerObject();
 
   // Emits PropertiesChanged for what changed since the last call.
   void publish_changes();
+  // Whether something the core does not report as a change (the re-exec's failure, set
+  // and cleared outside the supervisor) differs from what was last published. Cheap.
+  bool out_of_date() const;
   void lock_lost(const Child& child);
 
  private:
@@ -44,6 +50,7 @@ class ManagerObject final
   void StopChild(const std::string& name) override;
   void RestartChild(const std::string& name) override;
   void Reload() override;
+  void Reexec() override;
   std::string Version() override;
   std::string State() override;
   bool SelfLocked() override;
@@ -51,8 +58,15 @@ class ManagerObject final
   uint32_t ChildCount() override;
   uint32_t LockedChildCount() override;
   uint64_t TotalLockedBytes() override;
+  uint64_t StartedAt() override;
+  uint32_t Restarts() override;
+  uint32_t Reexecs() override;
+  std::string ReexecFailure() override;
+
+  std::string caller() const;
 
   Supervisor& supervisor_;
+  ReexecControl* reexec_;
   ManagerProperties published_;
 };
 
@@ -74,6 +88,9 @@ class ChildObject final
   std::string Name() override;
   std::string State() override;
   uint32_t Pid() override;
+  uint64_t StartedAt() override;
+  bool Adopted() override;
+  uint64_t AdoptedAt() override;
   bool IsLocked() override;
   uint64_t LockedBytes() override;
   uint64_t SwappedBytes() override;

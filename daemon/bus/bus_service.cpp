@@ -13,9 +13,10 @@
 
 namespace duende::supervisor {
 
-BusService::BusService(EventLoop& loop, Supervisor& supervisor)
+BusService::BusService(EventLoop& loop, Supervisor& supervisor, ReexecControl* reexec)
     : loop_(loop),
       supervisor_(supervisor),
+      reexec_(reexec),
       bus_timeout_(loop, [] {}),  // waking the loop is enough: before_sleep() processes
       reconnect_(loop, [this] { connect(); }) {
   supervisor_.set_observer(this);
@@ -45,7 +46,7 @@ void BusService::connect() {
 void BusService::open_connection() {
   try {
     connection_ = sdbus::createSystemBusConnection();
-    manager_ = std::make_unique<ManagerObject>(*connection_, supervisor_);
+    manager_ = std::make_unique<ManagerObject>(*connection_, supervisor_, reexec_);
     for (const auto& [name, child] : supervisor_.children())
       children_[name] = std::make_unique<ChildObject>(*connection_, supervisor_, *child);
     broken_ = false;
@@ -123,8 +124,9 @@ bool BusService::before_sleep() {
       throw std::runtime_error(why);
     }
     // The manager's figures are sums over the children: published once per loop round,
-    // however many children changed in it.
-    if (manager_dirty_) {
+    // however many children changed in it. A re-exec's failure comes from outside the
+    // core: compared each round.
+    if (manager_dirty_ || manager_->out_of_date()) {
       manager_dirty_ = false;
       manager_->publish_changes();
     }

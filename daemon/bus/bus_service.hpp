@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "core/reexec_control.hpp"
 #include "core/supervisor.hpp"
 #include "os/event_loop.hpp"
 
@@ -30,7 +31,10 @@ class ChildObject;
 class BusService final : public SupervisorObserver {
  public:
   // Tries to connect at once; on failure schedules retries. Registers as the observer.
-  BusService(EventLoop& loop, Supervisor& supervisor);
+  // `reexec` serves the Manager's Reexec() and ReexecFailure; null: no re-exec offered
+  // (Reexec() fails with org.freedesktop.DBus.Error.Failed). Used from before_sleep() and
+  // the D-Bus handlers only: it may go first when the service is being destroyed.
+  BusService(EventLoop& loop, Supervisor& supervisor, ReexecControl* reexec = nullptr);
   ~BusService();
 
   // Works through at most kMessagesPerRound of the connection's queued messages and
@@ -61,6 +65,7 @@ class BusService final : public SupervisorObserver {
 
   EventLoop& loop_;
   Supervisor& supervisor_;
+  ReexecControl* reexec_;
   std::unique_ptr<BusProbe> probe_;  // waiting for the bus to answer, before connection_
   bool probe_ok_ = false;
   std::string probe_why_;

@@ -212,7 +212,15 @@ bool Child::adopt(const SavedChild& saved, int fd) {
   inspect_warned_ = false;
   last_coverage_ = last_report_refresh_ = {};
   ctx_.system.store_handle(stored_handle_name(), process_);
-  switch (saved.state) {
+  refresh_memory(true);  // its figures now, before anything is decided on them
+  const ChildState adopted_as =
+      saved.state == ChildState::Stopping || saved.state == ChildState::Starting
+          ? saved.state
+          : ChildState::Running;
+  log_notice(name() + ": adopted pid " + std::to_string(process_.pid) + " (" +
+             to_string(adopted_as) + ", VmLck " + std::to_string(memory_.locked_bytes / 1024) +
+             " KiB)");
+  switch (adopted_as) {
     case ChildState::Stopping:  // it was being stopped: finish that
       killed_ = false;
       start_after_stop_ = saved.then_start;
@@ -220,9 +228,13 @@ bool Child::adopt(const SavedChild& saved, int fd) {
       send_signal(spec_.stop_signal);
       timer_.arm(seconds(spec_.stop_timeout_sec));
       break;
-    case ChildState::Starting:  // its readiness may have been missed: wait for it again
+    case ChildState::Starting:
       set_state(ChildState::Starting);
-      if (spec_.ready == Readiness::Exec)
+      // Its readiness may have been sent to the supervisor that died, and is not sent
+      // again: for "locked", /proc is the proof (VmLck > 0); for "notify", wait again.
+      if (spec_.ready == Readiness::Exec ||
+          (spec_.ready == Readiness::Locked &&
+           (!must_be_locked() || memory_.locked_bytes > 0)))
         become_ready();
       else
         timer_.arm(seconds(spec_.start_timeout_sec));
@@ -232,12 +244,10 @@ bool Child::adopt(const SavedChild& saved, int fd) {
       start_settled_ = true;
       set_state(ChildState::Running);
       ctx_.listener.on_child_event(*this, ChildListener::Event::Ready);
+      check_lock();  // verified now, not at the next tick
       break;
   }
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);  // its pid
-  refresh_memory(true);  // verified now, not at the next tick
-  log_notice(name() + ": adopted pid " + std::to_string(process_.pid) + " (" + to_string(state_) +
-             ", VmLck " + std::to_string(memory_.locked_bytes / 1024) + " KiB)");
   return true;
 }
 
@@ -279,7 +289,7 @@ SavedChild Child::saved() const {
 void Child::on_exited(ExitStatus status) {
   const ChildState was = state_;
   const std::string how =
-      !status.known   ? std::string("ended, status unknown (adopted, and the kernel kept none)")
+      !status.known   ? std::string("exited, status unknown (adopted, and the kernel kept none)")
       : status.killed ? std::string("killed by signal ") + sigabbrev_np(status.code)
                       : "exited with status " + std::to_string(status.code);
   const int exit_status = status.as_int();

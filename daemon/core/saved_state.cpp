@@ -1,6 +1,8 @@
 #include "core/saved_state.hpp"
 
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 namespace duende::supervisor {
 namespace {
@@ -16,11 +18,37 @@ std::string dump(Json j) {
   return j.dump(1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
+// A whole number of type T at `key`: nlohmann's get<T>() converts a float or an
+// out-of-range number unchecked (undefined behaviour), so the type and range are checked.
+template <class T>
+T whole(const Json& j, const char* key) {
+  const Json& v = j.at(key);
+  if (v.is_number_unsigned()) {
+    const std::uint64_t u = v.get<std::uint64_t>();
+    if (u <= static_cast<std::uint64_t>(std::numeric_limits<T>::max())) return static_cast<T>(u);
+  } else if (v.is_number_integer()) {
+    const std::int64_t i = v.get<std::int64_t>();
+    if (std::numeric_limits<T>::is_signed
+            ? i >= static_cast<std::int64_t>(std::numeric_limits<T>::min()) &&
+                  i <= static_cast<std::int64_t>(std::numeric_limits<T>::max())
+            : i >= 0 && static_cast<std::uint64_t>(i) <=
+                            static_cast<std::uint64_t>(std::numeric_limits<T>::max()))
+      return static_cast<T>(i);
+  }
+  throw std::runtime_error(std::string(key) + ": not a whole number in range");
+}
+
+double number(const Json& j, const char* key) {
+  const Json& v = j.at(key);
+  if (!v.is_number()) throw std::runtime_error(std::string(key) + ": not a number");
+  return v.get<double>();
+}
+
 Json parse_record(std::string_view text) {
   Json j = Json::parse(text);
   if (!j.is_object() || j.value("format", "") != kFormat)
     throw std::runtime_error("not a state record of mlock-supervisor");
-  const int version = j.at("version").get<int>();
+  const int version = whole<int>(j, "version");
   if (version != SavedSupervisor::kVersion)
     throw std::runtime_error("state version " + std::to_string(version) + ", this is " +
                              std::to_string(SavedSupervisor::kVersion));
@@ -64,14 +92,14 @@ mlock::Result<SavedSupervisor, std::string> parse_saved_supervisor(std::string_v
     const Json j = parse_record(text);
     SavedSupervisor s;
     s.boot_id = j.at("boot_id").get<std::string>();
-    s.pid = j.at("pid").get<pid_t>();
-    s.started_at_us = j.at("started_at_us").get<std::int64_t>();
-    s.restarts = j.at("restarts").get<unsigned>();
-    s.reexecs = j.at("reexecs").get<unsigned>();
+    s.pid = whole<pid_t>(j, "pid");
+    s.started_at_us = whole<std::int64_t>(j, "started_at_us");
+    s.restarts = whole<unsigned>(j, "restarts");
+    s.reexecs = whole<unsigned>(j, "reexecs");
     s.clean = j.at("clean").get<bool>();
     if (const auto r = j.find("reexec"); r != j.end()) {
       s.reexec = true;
-      s.notify_fd = r->at("notify_fd").get<int>();
+      s.notify_fd = whole<int>(*r, "notify_fd");
     }
     return s;
   } catch (const std::exception& e) {
@@ -85,25 +113,25 @@ mlock::Result<SavedChild, std::string> parse_saved_child(std::string_view text) 
     SavedChild child;
     child.name = c.at("name").get<std::string>();
     child.boot_id = c.at("boot_id").get<std::string>();
-    child.pid = c.at("pid").get<pid_t>();
-    child.start_time = c.at("start_time").get<std::uint64_t>();
+    child.pid = whole<pid_t>(c, "pid");
+    child.start_time = whole<std::uint64_t>(c, "start_time");
     child.definition = c.at("definition").get<std::string>();
     const auto state = parse_child_state(c.at("state").get<std::string>());
     if (!state) return mlock::Unexpected(std::string("unknown state"));
     child.state = *state;
-    child.restarts = c.at("restarts").get<unsigned>();
-    child.backoff_step = c.at("backoff_step").get<unsigned>();
-    child.last_exit_status = c.at("last_exit_status").get<int>();
+    child.restarts = whole<unsigned>(c, "restarts");
+    child.backoff_step = whole<unsigned>(c, "backoff_step");
+    child.last_exit_status = whole<int>(c, "last_exit_status");
     child.last_failure = c.at("last_failure").get<std::string>();
     child.locked = c.at("locked").get<bool>();
     child.lock_report = c.at("lock_report").get<std::string>();
-    child.started_at_us = c.at("started_at_us").get<std::int64_t>();
-    child.adopted_at_us = c.at("adopted_at_us").get<std::int64_t>();
-    child.stop_signal = c.at("stop_signal").get<int>();
-    child.stop_timeout_sec = c.at("stop_timeout_sec").get<double>();
+    child.started_at_us = whole<std::int64_t>(c, "started_at_us");
+    child.adopted_at_us = whole<std::int64_t>(c, "adopted_at_us");
+    child.stop_signal = whole<int>(c, "stop_signal");
+    child.stop_timeout_sec = number(c, "stop_timeout_sec");
     child.command = c.at("command").get<std::vector<std::string>>();
     child.then_start = c.at("then_start").get<bool>();
-    child.fd = c.value("fd", -1);
+    child.fd = c.contains("fd") ? whole<int>(c, "fd") : -1;
     if (child.pid < 0 || child.stop_signal < 1 || child.stop_signal > 64 ||
         !(child.stop_timeout_sec > 0 && child.stop_timeout_sec <= 31536000) ||
         child.backoff_step > 64)

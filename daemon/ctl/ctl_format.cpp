@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "api/human_size.hpp"
@@ -20,12 +22,39 @@ std::string locked_word(const CtlChild& c) {
   return c.must_be_locked ? "NO" : "no";
 }
 
+std::string count(std::uint32_t n, const char* word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
 }  // namespace
+
+std::string format_timestamp(std::uint64_t us) {
+  if (us == 0) return "-";
+  const auto t = static_cast<std::time_t>(us / 1000000);
+  std::tm tm{};
+  char buf[32];
+  if (!localtime_r(&t, &tm) || std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+    return "@" + std::to_string(us / 1000000);
+  return buf;
+}
+
+std::string exit_status_text(std::int32_t status) {
+  return status == kExitStatusUnknown ? "unknown" : std::to_string(status);
+}
 
 std::string format_status(const CtlSnapshot& s) {
   std::string out = "mlock-supervisor " + s.version + ": " + s.state + "; self " +
-                    (s.self_locked ? "locked, " + human_size(s.self_locked_bytes) : "NOT locked") +
-                    "\n";
+                    (s.self_locked ? "locked, " + human_size(s.self_locked_bytes) : "NOT locked");
+  if (s.started_at_us != 0)  // 0: a daemon without the property
+    out += "; started " + format_timestamp(s.started_at_us) + ", " + count(s.restarts, "restart") +
+           ", " + count(s.reexecs, "re-exec");
+  out += "\n";
   std::size_t name_width = 4;
   for (const auto& c : s.children) name_width = std::max(name_width, c.name.size());
   out += pad("NAME", name_width + 1) + pad("STATE", 9) + pad("PID", 8) + pad("LOCKED", 8) +
@@ -43,6 +72,12 @@ std::string format_status(const CtlSnapshot& s) {
     else if (in_trouble(c))
       out += c.name + ": must be locked but " + human_size(c.swapped_bytes) + " is in swap\n";
   }
+  // Adopted children, by the moment (to the second) they were: after a re-exec or a
+  // restart of the supervisor, all of them at once, on one line.
+  std::map<std::string, std::vector<std::string>> adopted;  // "YYYY-MM-DD HH:MM:SS" sorts
+  for (const auto& c : s.children)
+    if (c.adopted) adopted[format_timestamp(c.adopted_at_us)].push_back(c.name);
+  for (const auto& [when, names] : adopted) out += "adopted " + when + ": " + join(names) + "\n";
   return out;
 }
 
@@ -58,24 +93,64 @@ std::string format_json(const CtlSnapshot& s) {
                                 {"state", s.state},
                                 {"self_locked", s.self_locked},
                                 {"self_locked_bytes", s.self_locked_bytes},
+                                {"started_at_us", s.started_at_us},
+                                {"restarts", s.restarts},
+                                {"reexecs", s.reexecs},
+                                {"reexec_failure", s.reexec_failure},
                                 {"children", nlohmann::ordered_json::array()}};
   for (const auto& c : s.children)
-    doc["children"].push_back({{"name", c.name},
-                               {"state", c.state},
-                               {"pid", c.pid},
-                               {"is_locked", c.is_locked},
-                               {"must_be_locked", c.must_be_locked},
-                               {"fully_locked", c.fully_locked},
-                               {"locked_bytes", c.locked_bytes},
-                               {"swapped_bytes", c.swapped_bytes},
-                               {"resident_bytes", c.resident_bytes},
-                               {"restarts", c.restarts},
-                               {"last_exit_status", c.last_exit_status},
-                               {"last_failure", c.last_failure},
-                               {"lock_report", c.lock_report},
-                               {"command", c.command},
-                               {"in_trouble", in_trouble(c)}});
+    doc["children"].push_back(
+        {{"name", c.name},
+         {"state", c.state},
+         {"pid", c.pid},
+         {"started_at_us", c.started_at_us},
+         {"adopted", c.adopted},
+         {"adopted_at_us", c.adopted_at_us},
+         {"is_locked", c.is_locked},
+         {"must_be_locked", c.must_be_locked},
+         {"fully_locked", c.fully_locked},
+         {"locked_bytes", c.locked_bytes},
+         {"swapped_bytes", c.swapped_bytes},
+         {"resident_bytes", c.resident_bytes},
+         {"restarts", c.restarts},
+         {"last_exit_status", c.last_exit_status == kExitStatusUnknown
+                                  ? nlohmann::ordered_json(nullptr)
+                                  : nlohmann::ordered_json(c.last_exit_status)},
+         {"last_failure", c.last_failure},
+         {"lock_report", c.lock_report},
+         {"command", c.command},
+         {"in_trouble", in_trouble(c)}});
   return doc.dump(2) + "\n";
+}
+
+std::string format_reexec(const CtlReexec& r, bool json) {
+  std::vector<std::string> kept, not_kept, adopted;
+  for (const auto& b : r.before.children) {
+    if (b.pid == 0) continue;
+    const auto a = std::find_if(r.after.children.begin(), r.after.children.end(),
+                                [&](const CtlChild& c) { return c.name == b.name; });
+    (a != r.after.children.end() && a->pid == b.pid ? kept : not_kept).push_back(b.name);
+  }
+  for (const auto& c : r.after.children)
+    if (c.adopted) adopted.push_back(c.name);
+  if (json) {
+    nlohmann::ordered_json doc = {{"pid", r.pid},
+                                  {"version_before", r.before.version},
+                                  {"version", r.after.version},
+                                  {"reexecs", r.after.reexecs},
+                                  {"kept", kept},
+                                  {"not_kept", not_kept},
+                                  {"adopted", adopted}};
+    return doc.dump(2) + "\n";
+  }
+  std::string out = "mlock-supervisor re-executed in place (";
+  if (r.pid) out += "pid " + std::to_string(r.pid) + ", ";
+  out += r.before.version == r.after.version ? r.after.version
+                                             : r.before.version + " -> " + r.after.version;
+  out += "): " + std::to_string(kept.size()) + (kept.size() == 1 ? " child" : " children") +
+         " kept, " + std::to_string(adopted.size()) + " adopted";
+  if (!not_kept.empty()) out += "; not kept: " + join(not_kept);
+  return out + "\n";
 }
 
 std::string escape_label(const std::string& value) {

@@ -20,15 +20,35 @@ struct CtlSnapshot : ManagerProperties {
   std::vector<CtlChild> children;  // sorted by name
 };
 
-// The `mlockctl status` table: a header line about the supervisor, then one row per child
-// (NAME STATE PID LOCKED VMLCK VMSWAP RESTARTS), then a line per failure reason.
+// The `mlockctl status` table: a header line about the supervisor (version, state, its
+// own lock, when it started, its restarts and re-execs), then one row per child (NAME
+// STATE PID LOCKED VMLCK VMSWAP RESTARTS), then a line per failure reason, then a line
+// per moment children were adopted ("adopted 2026-12-01 15:03:12: a, b").
 std::string format_status(const CtlSnapshot& snapshot);
+
+// A D-Bus timestamp (µs since the epoch) as local time, "2026-12-01 15:03:12"; "-" for 0.
+std::string format_timestamp(std::uint64_t us);
+
+// LastExitStatus as mlockctl shows it: the number, or "unknown" for kExitStatusUnknown.
+std::string exit_status_text(std::int32_t status);
 
 // `mlockctl list`: one "NAME STATE PID" line per child.
 std::string format_list(const CtlSnapshot& snapshot);
 
-// Everything in the snapshot as one JSON document (for --json).
+// Everything in the snapshot as one JSON document (for --json). Timestamps are µs since
+// the epoch (0: none); last_exit_status is null when unknown (kExitStatusUnknown).
 std::string format_json(const CtlSnapshot& snapshot);
+
+// What `mlockctl reexec` saw: the supervisor before it asked and after the re-exec.
+struct CtlReexec {
+  CtlSnapshot before, after;
+  std::uint32_t pid = 0;  // the supervisor's pid (the same before and after), 0 if unknown
+};
+
+// Its one line: "mlock-supervisor re-executed in place (pid 812, 0.1.0 -> 0.2.0): 3
+// children kept, 3 adopted", with "; not kept: NAME..." for children that were running
+// before and are not the same process now. `json`: the same as one JSON document.
+std::string format_reexec(const CtlReexec& outcome, bool json);
 
 // Prometheus text exposition format (version 0.0.4), for node_exporter's textfile
 // collector. With no snapshot (daemon unreachable) only mlock_supervisor_up 0.

@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "api/bus_names.hpp"
@@ -21,11 +22,15 @@
 namespace {
 
 using duende::supervisor::CtlChild;
+using duende::supervisor::CtlReexec;
 using duende::supervisor::CtlSnapshot;
 
 using duende::supervisor::kBusName;
 using duende::supervisor::kChildInterface;
 using duende::supervisor::kChildPathPrefix;
+using duende::supervisor::kErrorAccessDenied;
+using duende::supervisor::kErrorNameHasNoOwner;
+using duende::supervisor::kErrorServiceUnknown;
 using duende::supervisor::kExitFailure;
 using duende::supervisor::kExitTrouble;
 using duende::supervisor::kExitUsage;
@@ -43,16 +48,29 @@ Asks mlock-supervisor, over the system bus (org.duende.MlockSupervisor1), how it
 swap-critical children are doing, and tells it what to do.
 
 Commands:
-  status [NAME]...    a table of the children: name, state, pid, locked?, VmLck, VmSwap,
-                      restarts; then the reason of each failure. Exit status 3 when any
-                      (named) child has failed, or must be locked and runs unlocked
-                      or with pages in swap
+  status [NAME]...    a header (version, state, the supervisor's own lock, when it
+                      started, how often since its last clean stop it was restarted
+                      after dying and re-executed), then a table of the children:
+                      name, state, pid, locked?, VmLck, VmSwap, restarts; then the
+                      reason of each failure, and when children were adopted from an
+                      earlier supervisor process. Exit status 3 when any (named) child
+                      has failed, or must be locked and runs unlocked or with pages in
+                      swap
   list                one "NAME STATE PID" line per child
   start NAME          start a child (also clears its start limit); root only
   stop NAME           stop a child; it stays stopped until started; root only
   restart NAME        stop and start a child; root only
   reload              re-read the configuration (as SIGHUP); an invalid one changes
                       nothing and every problem is printed; root only
+  reexec              re-execute the supervisor in place (e.g. after an upgrade of its
+                      binary): the children keep running and are adopted by the new
+                      image, nothing is restarted, the pid stays. The daemon checks the
+                      new binary with --check-config first; mlockctl waits (at most
+                      60 s) until the new image answers on the bus and prints
+                        mlock-supervisor re-executed in place (pid 812, 0.1.0 -> 0.2.0):
+                          3 children kept, 3 adopted
+                      or, when the re-exec was refused (the running image goes on), why,
+                      with exit status 1; root only
   watch               print changes as they happen (PropertiesChanged, children added
                       and removed, LockLost) until interrupted
   metrics             Prometheus text exposition format, for node_exporter's textfile
@@ -64,7 +82,9 @@ Commands:
                       mlock_supervisor_up 0 is printed (exit status 0)
 
 Options:
-  --json              status and list as one JSON document, for scripts
+  --json              status, list and reexec as one JSON document, for scripts
+                      (timestamps in microseconds since the epoch, 0 for none;
+                      last_exit_status null when unknown)
   -h, --help          print this help and exit
   --version           print the version and exit
 
@@ -72,8 +92,9 @@ Environment:
   DBUS_SYSTEM_BUS_ADDRESS   the system bus to use (default: the system's)
 
 Exit status:
-  0 success; 1 the daemon is not running, access denied, no such child, or another
-  error; 64 usage error (EX_USAGE, as mlock-supervisor); 3 (status) a child is in trouble
+  0 success; 1 the daemon is not running, access denied, no such child, a re-exec
+  refused or not seen within its deadline, or another error; 64 usage error (EX_USAGE,
+  as mlock-supervisor); 3 (status) a child is in trouble
 )";
 
 // The daemon's manager object, through the proxies generated from the XML.
@@ -81,8 +102,9 @@ class ManagerClient final
     : public sdbus::ProxyInterfaces<::org::duende::MlockSupervisor1::Manager_proxy,
                                     sdbus::ObjectManager_proxy, sdbus::Properties_proxy> {
  public:
-  explicit ManagerClient(sdbus::IConnection& connection)
-      : ProxyInterfaces(connection, kBusName, kManagerPath) {
+  // `destination`: the well-known name, or one process's unique name (":1.42").
+  explicit ManagerClient(sdbus::IConnection& connection, const std::string& destination = kBusName)
+      : ProxyInterfaces(connection, destination, kManagerPath) {
     registerProxy();
   }
   ~ManagerClient() { unregisterProxy(); }
@@ -174,13 +196,17 @@ CtlChild child_from(const std::string& path, const std::map<std::string, sdbus::
                          [](auto&& f) { duende::supervisor::for_each_child_property(f); });
 }
 
-CtlSnapshot read_snapshot(ManagerClient& manager) {
-  CtlSnapshot s;
+duende::supervisor::ManagerProperties manager_from(const std::map<std::string, sdbus::Variant>& p) {
   duende::supervisor::ManagerProperties fallback;
   fallback.version = fallback.state = "?";
+  return read_properties(p, fallback,
+                         [](auto&& f) { duende::supervisor::for_each_manager_property(f); });
+}
+
+CtlSnapshot read_snapshot(ManagerClient& manager) {
+  CtlSnapshot s;
   static_cast<duende::supervisor::ManagerProperties&>(s) =
-      read_properties(manager.GetAll(kManagerInterface), fallback,
-                      [](auto&& f) { duende::supervisor::for_each_manager_property(f); });
+      manager_from(manager.GetAll(kManagerInterface));
   for (const auto& [path, interfaces] : manager.GetManagedObjects()) {
     const auto it = interfaces.find(kChildInterface);
     if (it != interfaces.end()) s.children.push_back(child_from(path, it->second));
@@ -217,7 +243,11 @@ int run_watch(sdbus::IConnection& connection, ManagerClient& manager) {
         const std::string who =
             msg.getPath() == std::string(kManagerPath) ? "supervisor" : child_name(msg.getPath());
         std::string line;
-        for (const auto& [key, value] : changed) line += " " + key + "=" + variant_text(value);
+        for (const auto& [key, value] : changed)
+          line += " " + key + "=" +
+                  (key == "LastExitStatus" && value.containsValueOfType<int32_t>()
+                       ? duende::supervisor::exit_status_text(value.get<int32_t>())
+                       : variant_text(value));
         std::printf("%s %s:%s\n", now_text().c_str(), who.c_str(), line.c_str());
         std::fflush(stdout);
       });
@@ -227,6 +257,114 @@ int run_watch(sdbus::IConnection& connection, ManagerClient& manager) {
   std::fflush(stdout);
   connection.enterEventLoop();
   return 0;
+}
+
+// ---- reexec ----
+
+// The supervisor process that owns the bus name now: its unique name and pid.
+struct Owner {
+  std::string unique_name;  // ":1.42"
+  std::uint32_t pid = 0;    // 0 if the bus would not say
+};
+
+// Asks the bus daemon, which never activates anything for these: nullopt when nobody owns
+// the name. Throws sdbus::Error for anything else.
+std::optional<Owner> bus_name_owner(sdbus::IConnection& connection) {
+  auto bus = sdbus::createProxy(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+  Owner owner;
+  try {
+    bus->callMethod("GetNameOwner")
+        .onInterface("org.freedesktop.DBus")
+        .withTimeout(std::chrono::seconds(5))
+        .withArguments(std::string(kBusName))
+        .storeResultsTo(owner.unique_name);
+  } catch (const sdbus::Error& e) {
+    if (e.getName() == kErrorNameHasNoOwner) return std::nullopt;
+    throw;
+  }
+  try {
+    bus->callMethod("GetConnectionUnixProcessID")
+        .onInterface("org.freedesktop.DBus")
+        .withTimeout(std::chrono::seconds(5))
+        .withArguments(owner.unique_name)
+        .storeResultsTo(owner.pid);
+  } catch (const sdbus::Error&) {  // gone meanwhile, or a bus that does not tell: no pid
+  }
+  return owner;
+}
+
+// How long `mlockctl reexec` waits for the new image, and how often it looks. The daemon
+// gives the check of the binary 30 s; writing the state and execve() take milliseconds.
+constexpr std::chrono::seconds kReexecDeadline{60};
+constexpr std::chrono::milliseconds kReexecPoll{50};
+
+// Asks for a re-exec, then watches, over a fresh connection each time (the daemon's
+// name goes away while it executes itself), until Reexecs went up (success), ReexecFailure
+// says why it did not happen, another process answers, or the deadline passes. The
+// calls go to the owner's unique name: a well-known name without an owner would be
+// activated.
+int run_reexec(sdbus::IConnection& connection, bool json) {
+  const std::optional<Owner> owner = bus_name_owner(connection);
+  if (!owner) throw sdbus::Error(kErrorNameHasNoOwner, "");
+  CtlReexec outcome;
+  outcome.pid = owner->pid;
+  {
+    ManagerClient manager(connection, owner->unique_name);
+    outcome.before = read_snapshot(manager);
+    try {
+      manager.Reexec();
+    } catch (const sdbus::Error& e) {
+      if (e.getName() == kErrorAccessDenied)
+        throw std::runtime_error(
+            "permission denied: only root may re-execute the supervisor "
+            "(try sudo)");
+      if (e.getName() == kErrorServiceUnknown || e.getName() == kErrorNameHasNoOwner) throw;
+      throw std::runtime_error("re-exec refused: " + explain(e));
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kReexecDeadline;
+  std::string last_seen = "it did not answer";
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(kReexecPoll);
+    try {
+      auto fresh = sdbus::createSystemBusConnection();
+      const std::optional<Owner> now = bus_name_owner(*fresh);
+      if (!now) {
+        last_seen = std::string("nobody owns ") + kBusName;
+        continue;
+      }
+      if (outcome.pid != 0 && now->pid != 0 && now->pid != outcome.pid)
+        throw std::runtime_error("mlock-supervisor came back as another process (pid " +
+                                 std::to_string(now->pid) + ", was " + std::to_string(outcome.pid) +
+                                 "): it was restarted, not re-executed in place; see its log");
+      // A plain proxy: a ManagerClient would subscribe to its signals at every look.
+      auto proxy = sdbus::createProxy(*fresh, now->unique_name, kManagerPath);
+      std::map<std::string, sdbus::Variant> all;
+      proxy->callMethod("GetAll")
+          .onInterface("org.freedesktop.DBus.Properties")
+          .withTimeout(std::chrono::seconds(5))
+          .withArguments(std::string(kManagerInterface))
+          .storeResultsTo(all);
+      const auto props = manager_from(all);
+      if (props.reexecs > outcome.before.reexecs) {
+        ManagerClient manager(*fresh, now->unique_name);
+        outcome.after = read_snapshot(manager);
+        if (outcome.pid == 0) outcome.pid = now->pid;
+        std::fputs(duende::supervisor::format_reexec(outcome, json).c_str(), stdout);
+        return 0;
+      }
+      if (!props.reexec_failure.empty())
+        throw std::runtime_error("re-exec failed: " + props.reexec_failure +
+                                 "; the running supervisor goes on");
+      last_seen = "it still runs the old image (state " + props.state + ")";
+    } catch (const sdbus::Error& e) {  // between two images, or a bus away: look again
+      last_seen =
+          "the last look failed: " + (e.getMessage().empty() ? e.getName() : e.getMessage());
+    }
+  }
+  throw std::runtime_error("no re-exec within " + std::to_string(kReexecDeadline.count()) +
+                           " s (Reexecs still " + std::to_string(outcome.before.reexecs) + "; " +
+                           last_seen + ")");
 }
 
 // Checks the command and its argument count before anything touches the bus, so a usage
@@ -239,7 +377,8 @@ void check_usage(const std::vector<std::string>& args) {
   };
   if (cmd == "status") return;  // any number of child names
   if (cmd == "start" || cmd == "stop" || cmd == "restart") return want_args(1);
-  if (cmd == "list" || cmd == "metrics" || cmd == "watch" || cmd == "reload") return want_args(0);
+  if (cmd == "list" || cmd == "metrics" || cmd == "watch" || cmd == "reload" || cmd == "reexec")
+    return want_args(0);
   throw UsageError("unknown command \"" + cmd + "\" (see mlockctl --help)");
 }
 
@@ -255,6 +394,7 @@ int run_command(const std::vector<std::string>& args, bool json) {
     }
     throw std::runtime_error("cannot connect to the system bus: " + e.getMessage());
   }
+  if (cmd == "reexec") return run_reexec(*connection, json);
   ManagerClient manager(*connection);
   if (cmd == "status") {
     CtlSnapshot s = read_snapshot(manager);

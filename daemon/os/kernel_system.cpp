@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -113,7 +114,14 @@ std::optional<ExitStatus> KernelSystem::reap(const ProcessHandle& process) {
 int KernelSystem::signal(const ProcessHandle& process, int signo, int& group_error) {
   group_error = 0;
   if (!process.valid()) return ESRCH;
-  if (::kill(-process.pid, signo) != 0 && errno != ESRCH) group_error = errno;
+  // An adopted process that is not our child is reaped by someone else: once it has
+  // exited its pid (and so its group's number) may be reused, so only the pidfd is safe.
+  const auto foreign = foreign_.find(process.handle);
+  const bool group_safe = foreign == foreign_.end() || !foreign->second.pending;
+  pollfd exited{process.handle, POLLIN, 0};
+  if (group_safe && (foreign == foreign_.end() || ::poll(&exited, 1, 0) == 0) &&
+      ::kill(-process.pid, signo) != 0 && errno != ESRCH)
+    group_error = errno;
   if (::syscall(SYS_pidfd_send_signal, process.handle, signo, nullptr, 0) != 0 && errno != ESRCH)
     return errno;
   return 0;

@@ -53,7 +53,8 @@ inline const std::map<std::string, std::string> kChildPropertyTypes = {
     {"Name", "s"},         {"State", "s"},        {"Pid", "u"},           {"IsLocked", "b"},
     {"LockedBytes", "t"},  {"SwappedBytes", "t"}, {"ResidentBytes", "t"}, {"FullyLocked", "b"},
     {"MustBeLocked", "b"}, {"LockReport", "s"},   {"Restarts", "u"},      {"LastExitStatus", "i"},
-    {"LastFailure", "s"},  {"Command", "as"}};
+    {"LastFailure", "s"},  {"Command", "as"},     {"StartedAt", "t"},     {"Adopted", "b"},
+    {"AdoptedAt", "t"}};
 
 using Properties = std::map<std::string, sdbus::Variant>;
 using InterfaceMap = std::map<std::string, Properties>;

@@ -186,7 +186,7 @@ TEST_F(BusIntrospect, BusctlListsTheManagerAndObjectManagerInterfacesAndEveryMem
   const auto rows = busctl_rows(r.out);
   const auto xml = project_xml();
   ASSERT_TRUE(xml.count(kManagerInterface));
-  EXPECT_EQ(xml.at(kManagerInterface).size(), 14u) << "7 properties, 6 methods, 1 signal";
+  EXPECT_EQ(xml.at(kManagerInterface).size(), 19u) << "11 properties, 7 methods, 1 signal";
   expect_busctl_lists(rows, kManagerInterface, xml.at(kManagerInterface));
   // The standard interfaces, ObjectManager first among them.
   ASSERT_TRUE(rows.count(kObjectManagerInterface));
@@ -209,7 +209,7 @@ TEST_F(BusIntrospect, BusctlListsEveryMemberOfAChildObject) {
   const auto rows = busctl_rows(r.out);
   const auto xml = project_xml();
   ASSERT_TRUE(xml.count(kChildInterface));
-  EXPECT_EQ(xml.at(kChildInterface).size(), 17u) << "14 properties, 3 methods";
+  EXPECT_EQ(xml.at(kChildInterface).size(), 20u) << "17 properties, 3 methods";
   expect_busctl_lists(rows, kChildInterface, xml.at(kChildInterface));
   EXPECT_FALSE(rows.count(kManagerInterface));
   EXPECT_NE(r.out.find("\"demo-lib\""), std::string::npos) << r.out;
@@ -220,9 +220,16 @@ TEST_F(BusIntrospect, LiveIntrospectionEqualsTheInterfaceXml) {
   // (The parser reads arguments and annotations, so equality below means something.)
   EXPECT_EQ(xml.at(kManagerInterface).at("GetChild").args,
             (std::vector<std::string>{"name:s:in", "child:o:out"}));
-  EXPECT_EQ(
-      xml.at(kManagerInterface).at("Reload").annotations.at("org.freedesktop.systemd1.Privileged"),
-      "true");
+  for (const char* method : {"Reload", "Reexec"})
+    EXPECT_EQ(
+        xml.at(kManagerInterface).at(method).annotations.at("org.freedesktop.systemd1.Privileged"),
+        "true")
+        << method;
+  EXPECT_EQ(xml.at(kManagerInterface).at("Reexec").args, std::vector<std::string>{});
+  for (const char* property : {"StartedAt", "Restarts", "Reexecs", "ReexecFailure"})
+    EXPECT_EQ(xml.at(kManagerInterface).at(property).kind, "property") << property;
+  for (const char* property : {"StartedAt", "Adopted", "AdoptedAt"})
+    EXPECT_EQ(xml.at(kChildInterface).at(property).kind, "property") << property;
   std::vector<std::string> nodes;
   const auto manager = parse_introspection(introspect(kManagerPath), &nodes);
   ASSERT_TRUE(manager.count(kManagerInterface));

@@ -3,6 +3,7 @@
 // daemon's own VmLck; ListChildren, GetChild and GetManagedObjects agree with the objects.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -34,6 +35,19 @@ bool close_enough(std::uint64_t a, std::uint64_t b) {
   return (a > b ? a - b : b - a) <= kRssTolerance;
 }
 
+// Wall-clock microseconds since the epoch, as the *At properties count.
+std::uint64_t now_us() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+// A timestamp `at` taken after `since` (with a second's slack for clock steps) and not in
+// the future.
+bool recent(std::uint64_t at, std::uint64_t since) {
+  return at + 1000000 >= since && at <= now_us() + 1000000;
+}
+
 class BusProperties : public BusTest {
  protected:
   void SetUp() override {
@@ -41,6 +55,7 @@ class BusProperties : public BusTest {
     if (IsSkipped() || HasFatalFailure()) return;
     h.config["children"]["demo-lib"] = locking_child();
     h.config["children"]["idle"] = idle_child({"--touch-mib", "1"});
+    started_ = now_us();
     start_daemon();
     wait_child_state("demo-lib", "running");
     wait_child_state("idle", "running");
@@ -48,6 +63,8 @@ class BusProperties : public BusTest {
 
   // Child `name`'s properties and its /proc figures, read until the daemon's figures
   // (refreshed every monitor tick) match the kernel's read between two Get calls.
+  std::uint64_t started_ = 0;  // just before the daemon started
+
   std::pair<Properties, ProcFigures> stable_child(const std::string& name) {
     Properties props;
     ProcFigures proc;
@@ -84,6 +101,10 @@ TEST_F(BusProperties, EveryChildPropertyEqualsProc) {
     EXPECT_EQ(prop<std::uint32_t>(props, "Restarts"), 0u);
     EXPECT_EQ(prop<std::int32_t>(props, "LastExitStatus"), 0);
     EXPECT_EQ(prop<std::string>(props, "LastFailure"), "");
+    // Started by this supervisor, a moment ago; not adopted.
+    EXPECT_PRED2(recent, prop<std::uint64_t>(props, "StartedAt"), started_);
+    EXPECT_FALSE(prop<bool>(props, "Adopted"));
+    EXPECT_EQ(prop<std::uint64_t>(props, "AdoptedAt"), 0u);
     std::vector<std::string> command;
     for (const auto& arg : h.config["children"][name]["exec"])
       command.push_back(arg.get<std::string>());
@@ -149,7 +170,15 @@ TEST_F(BusProperties, ManagerPropertiesAddUpTheChildrenAndTheDaemon) {
   EXPECT_EQ(prop<std::uint64_t>(manager, "TotalLockedBytes"), sum);
   EXPECT_EQ(prop<std::uint64_t>(manager, "SelfLockedBytes"), self.locked);
   EXPECT_EQ(prop<bool>(manager, "SelfLocked"), self.locked > 0);
-  EXPECT_EQ(manager.size(), 7u);
+  // A first start: no predecessor, no re-exec.
+  EXPECT_PRED2(recent, prop<std::uint64_t>(manager, "StartedAt"), started_);
+  EXPECT_LE(prop<std::uint64_t>(manager, "StartedAt"),
+            prop<std::uint64_t>(client().child_properties("idle"), "StartedAt"))
+      << "the supervisor started before its children";
+  EXPECT_EQ(prop<std::uint32_t>(manager, "Restarts"), 0u);
+  EXPECT_EQ(prop<std::uint32_t>(manager, "Reexecs"), 0u);
+  EXPECT_EQ(prop<std::string>(manager, "ReexecFailure"), "");
+  EXPECT_EQ(manager.size(), 11u);
   if (can_lock()) {
     EXPECT_TRUE(prop<bool>(manager, "SelfLocked"));
     EXPECT_EQ(locked_children, 1u);
@@ -222,6 +251,7 @@ TEST_F(BusPropertiesOfAFailedChild, ShowsItsExitStatusFailureAndNoProcess) {
   EXPECT_FALSE(prop<bool>(q, "IsLocked"));
   EXPECT_EQ(prop<std::uint64_t>(q, "LockedBytes"), 0u);
   EXPECT_EQ(prop<std::uint64_t>(q, "ResidentBytes"), 0u);
+  EXPECT_EQ(prop<std::uint64_t>(q, "StartedAt"), 0u) << "no process, no start time";
   const Properties g = wait_child_state("ghost", "failed");
   EXPECT_EQ(prop<std::uint32_t>(g, "Pid"), 0u);
   EXPECT_EQ(prop<std::string>(g, "LastFailure"),

@@ -62,6 +62,7 @@ class BusSecurity : public BusTest {
             {kManagerPath, manager + "StartChild", "string:demo-lib"},
             {kManagerPath, manager + "StopChild", "string:demo-lib"},
             {kManagerPath, manager + "Reload"},
+            {kManagerPath, manager + "Reexec"},
             {path, child + "Restart"},
             {path, child + "Start"},
             {path, child + "Stop"}};

@@ -70,6 +70,9 @@ TEST_F(Mlockctl, StatusPrintsATableAndExitsZeroWhenAllIsWell) {
   EXPECT_EQ(lines[0].rfind(std::string("mlock-supervisor ") + kVersion + ": running; self ", 0), 0u)
       << lines[0];
   EXPECT_NE(lines[0].find(self), std::string::npos) << lines[0];
+  // A first start: started a moment ago, never restarted nor re-executed.
+  EXPECT_NE(lines[0].find("; started 20"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find(", 0 restarts, 0 re-execs"), std::string::npos) << lines[0];
   EXPECT_EQ(words(lines[1]), (std::vector<std::string>{"NAME", "STATE", "PID", "LOCKED", "VMLCK",
                                                        "VMSWAP", "RESTARTS"}));
   // One row per child, sorted by name, values from the bus, columns under their headers.
@@ -162,6 +165,12 @@ TEST_F(Mlockctl, StatusJsonEqualsTheBusAndProc) {
   EXPECT_EQ(doc["version"], kVersion);
   EXPECT_EQ(doc["state"], "running");
   EXPECT_EQ(doc["self_locked"], test::vm_lck(h.pid()) > 0);
+  const Properties manager = client().manager_properties();
+  EXPECT_EQ(doc["started_at_us"], prop<std::uint64_t>(manager, "StartedAt"));
+  EXPECT_GT(doc["started_at_us"].get<std::uint64_t>(), 0u);
+  EXPECT_EQ(doc["restarts"], 0);
+  EXPECT_EQ(doc["reexecs"], 0);
+  EXPECT_EQ(doc["reexec_failure"], "");
   ASSERT_EQ(doc["children"].size(), 2u);
   for (const auto& c : doc["children"]) {
     const std::string name = c["name"];
@@ -169,6 +178,10 @@ TEST_F(Mlockctl, StatusJsonEqualsTheBusAndProc) {
     const Properties p = client().child_properties(name);
     const auto pid = static_cast<pid_t>(prop<std::uint32_t>(p, "Pid"));
     EXPECT_EQ(c["pid"], pid);
+    EXPECT_EQ(c["started_at_us"], prop<std::uint64_t>(p, "StartedAt"));
+    EXPECT_GE(c["started_at_us"], doc["started_at_us"]);
+    EXPECT_EQ(c["adopted"], false);
+    EXPECT_EQ(c["adopted_at_us"], 0);
     EXPECT_EQ(h.child_pids(name), std::vector<pid_t>{pid});
     EXPECT_EQ(c["state"], prop<std::string>(p, "State"));
     EXPECT_EQ(c["is_locked"], prop<bool>(p, "IsLocked"));
@@ -271,6 +284,71 @@ TEST_F(Mlockctl, ReloadAppliesAValidConfigurationAndPrintsEveryProblemOfAnInvali
   // Nothing changed.
   EXPECT_EQ(client().managed_objects().size(), 3u);
   EXPECT_EQ(h.child_pids("helper").size(), 1u);
+  h.config = good;
+}
+
+// The client's side of a re-exec (the daemon's is tests/e2e): it waits for the new image
+// and says what it kept; JSON has the same facts; status shows the adoption.
+TEST_F(Mlockctl, ReexecWaitsForTheNewImageAndSaysWhatItKept) {
+  start_and_wait();
+  const pid_t daemon = h.pid();
+  const std::vector<pid_t> swap0 = h.child_pids("swap0"), helper = h.child_pids("helper");
+  RunResult r = mlockctl({"reexec"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out, "mlock-supervisor re-executed in place (pid " + std::to_string(daemon) + ", " +
+                       kVersion + "): 2 children kept, 2 adopted\n");
+  EXPECT_EQ(h.pid(), daemon);
+  EXPECT_EQ(h.child_pids("swap0"), swap0);
+  EXPECT_EQ(h.child_pids("helper"), helper);
+  const Properties manager = client().manager_properties();
+  EXPECT_EQ(prop<std::uint32_t>(manager, "Reexecs"), 1u);
+  EXPECT_EQ(prop<std::uint32_t>(manager, "Restarts"), 0u);
+  EXPECT_EQ(prop<std::string>(manager, "ReexecFailure"), "");
+
+  r = mlockctl({"status"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 5u) << r.out;
+  EXPECT_NE(lines[0].find(", 0 restarts, 1 re-exec"), std::string::npos) << lines[0];
+  EXPECT_EQ(lines[4].rfind("adopted 20", 0), 0u) << lines[4];
+  EXPECT_EQ(lines[4].substr(lines[4].find(": ")), ": helper, swap0") << lines[4];
+
+  r = mlockctl({"--json", "reexec"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["pid"], daemon);
+  EXPECT_EQ(doc["reexecs"], 2);
+  EXPECT_EQ(doc["kept"].get<std::vector<std::string>>(),
+            (std::vector<std::string>{"helper", "swap0"}));
+  EXPECT_TRUE(doc["not_kept"].empty());
+  const auto status = nlohmann::json::parse(mlockctl({"--json", "status"}).out);
+  EXPECT_EQ(status["reexecs"], 2);
+  for (const auto& c : status["children"]) {
+    EXPECT_EQ(c["adopted"], true) << c["name"];
+    EXPECT_GE(c["adopted_at_us"], status["started_at_us"]) << c["name"];
+    EXPECT_LE(c["started_at_us"], c["adopted_at_us"]) << c["name"];
+  }
+}
+
+// A binary or configuration the check rejects: the running image goes on, and mlockctl
+// says why and exits 1.
+TEST_F(Mlockctl, ReexecThatTheCheckRefusesSaysWhyAndExitsOne) {
+  start_and_wait();
+  const std::vector<pid_t> swap0 = h.child_pids("swap0");
+  const Json good = h.config;
+  h.config["children"]["helper"]["after"] = {"ghost"};
+  h.write_config();
+  const RunResult r = mlockctl({"reexec"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err.rfind("mlockctl: re-exec failed: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("; the running supervisor goes on\n"), std::string::npos) << r.err;
+  const Properties manager = client().manager_properties();
+  EXPECT_EQ(prop<std::uint32_t>(manager, "Reexecs"), 0u);
+  EXPECT_EQ(r.err, "mlockctl: re-exec failed: " + prop<std::string>(manager, "ReexecFailure") +
+                       "; the running supervisor goes on\n");
+  EXPECT_EQ(h.child_pids("swap0"), swap0);
   h.config = good;
 }
 
@@ -385,7 +463,7 @@ TEST_F(Mlockctl, MetricsIsValidExpositionFormatWithTheBussValues) {
 TEST_F(Mlockctl, WithoutADaemonSaysItIsNotRunning) {
   // The bus is there, the daemon is not.
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"status"}, {"list"}, {"restart", "swap0"}, {"reload"}}) {
+           {"status"}, {"list"}, {"restart", "swap0"}, {"reload"}, {"reexec"}}) {
     const RunResult r = mlockctl(args);
     EXPECT_EQ(r.exit_code, 1) << args[0];
     EXPECT_EQ(r.out, "") << args[0];
@@ -426,6 +504,11 @@ TEST_F(Mlockctl, UnprivilegedUsersMayLookButNotAct) {
               "sudo)\n")
         << args[0];
   }
+  RunResult r = mlockctl({"reexec"}, true);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "mlockctl: permission denied: only root may re-execute the supervisor (try sudo)\n");
   EXPECT_EQ(h.child_pids("swap0").size(), 1u);
   EXPECT_EQ(h.count("requested"), 0);
   const RunResult status = mlockctl({"status"}, true);
@@ -441,8 +524,8 @@ TEST_F(Mlockctl, HelpMentionsEveryCommandAndUsageErrorsExitTwo) {
     EXPECT_EQ(r.exit_code, 0);
     EXPECT_EQ(r.out.rfind("Usage: mlockctl", 0), 0u);
     for (const char* word :
-         {"status", "list", "start NAME", "stop NAME", "restart NAME", "reload", "watch", "metrics",
-          "--json", "--version", "DBUS_SYSTEM_BUS_ADDRESS", "Exit status"})
+         {"status", "list", "start NAME", "stop NAME", "restart NAME", "reload", "reexec", "watch",
+          "metrics", "--json", "--version", "DBUS_SYSTEM_BUS_ADDRESS", "Exit status"})
       EXPECT_NE(r.out.find(word), std::string::npos) << word;
   }
   EXPECT_EQ(mlockctl({"--version"}).out, std::string("mlockctl ") + kVersion + "\n");
@@ -473,8 +556,12 @@ TEST_F(Mlockctl, UsageErrorsExit64EvenWithoutABus) {
 // refuse stray ones: a typo in a script must not pass unnoticed.
 TEST_F(Mlockctl, StrayArgumentsAndUnknownOptionsAfterTheCommandAreUsageErrors) {
   start_and_wait();
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"status", "--frob"}, {"list", "extra"}, {"metrics", "extra"}, {"list", "--verbose"}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"status", "--frob"},
+                                             {"list", "extra"},
+                                             {"metrics", "extra"},
+                                             {"list", "--verbose"},
+                                             {"reexec", "now"}}) {
     const RunResult r = mlockctl(args);
     EXPECT_EQ(r.exit_code, 64) << args[0] << " " << args[1] << ": " << r.err;
   }

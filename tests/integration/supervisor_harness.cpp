@@ -84,6 +84,7 @@ bool Harness::wait_until(const std::function<bool()>& predicate, Ms deadline) {
       [&] {
         gone = reap();
         drain_notifications();
+        if (on_poll) on_poll();
         return predicate() || gone;
       },
       deadline);
@@ -215,7 +216,7 @@ std::vector<std::string> Harness::environment(bool with_notify_socket) const {
 }
 
 void Harness::start(const Launch& launch) {
-  if (pid_ > 0) throw std::logic_error("the supervisor is already started");
+  if (pid_ > 0 && !exit_code_) throw std::logic_error("the supervisor is already started");
   if (launch.write_config) write_config();
   bus_address_ = launch.bus_address.value_or(no_bus_address());
   std::vector<std::string> argv = {kSupervisorBin, "--config",  config_file(), "--config-dir",
@@ -260,6 +261,7 @@ void Harness::start(const Launch& launch) {
   close(null_fd);
   if (err_fd != log_fd) close(err_fd);
   pid_ = pid;
+  exit_code_.reset();
 }
 
 void Harness::send_signal(int signo) const {

@@ -104,7 +104,8 @@ class Harness {
   };
   // Starts mlock-supervisor --config config_file() --config-dir dropin_dir() --preload the
   // shim, in a clean environment with RUNTIME_DIRECTORY, NOTIFY_SOCKET and
-  // DBUS_SYSTEM_BUS_ADDRESS set.
+  // DBUS_SYSTEM_BUS_ADDRESS set. Once the daemon started before has exited (and
+  // wait_exit() saw it), it may be started again: same directory, the log appended to.
   void start(const Launch& launch);
   void start() { start(Launch{}); }
   pid_t pid() const { return pid_; }
@@ -120,6 +121,9 @@ class Harness {
   // net.unix.max_dgram_qlen (10) datagrams, and then the daemon's sd_notify() blocks.
   bool wait_until(const std::function<bool()>& predicate,
                   std::chrono::milliseconds deadline = kDeadline);
+  // Called at every poll of wait_until() (and so of every wait and pause), before the
+  // predicate: e.g. where a test that is a child subreaper reaps its orphans.
+  std::function<void()> on_poll;
   // Lets `ms` milliseconds pass (draining notifications): only to give something that
   // must NOT happen a chance to happen.
   void pause(long ms);

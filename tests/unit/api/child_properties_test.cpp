@@ -79,6 +79,18 @@ TEST(ChangedProperties, NamesEveryDifferenceInTableOrder) {
   n.state = "degraded";
   n.total_locked_bytes = 1;
   EXPECT_EQ(changed_properties(m, n), (std::vector<std::string>{"State", "TotalLockedBytes"}));
+  // The adoption and re-exec properties too: the Manager's PropertiesChanged carries a
+  // re-exec's failure, a child's carries its adoption.
+  n = m;
+  n.reexec_failure = "execve: Permission denied";
+  n.reexecs = 1;
+  EXPECT_EQ(changed_properties(m, n), (std::vector<std::string>{"Reexecs", "ReexecFailure"}));
+  b = a;
+  b.adopted = true;
+  b.adopted_at_us = 1;
+  b.started_at_us = 1;
+  EXPECT_EQ(changed_properties(a, b),
+            (std::vector<std::string>{"StartedAt", "Adopted", "AdoptedAt"}));
 }
 
 struct TroubleCase {

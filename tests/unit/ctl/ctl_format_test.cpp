@@ -1,5 +1,6 @@
 // ctl_format: what mlockctl prints, from hand-made snapshots: the status table (columns,
-// words, failure lines), list, JSON (parsed back), Prometheus metrics (checked by the
+// words, failure and adoption lines, the supervisor's start, restarts and re-execs), list,
+// JSON (parsed back), the reexec summary, Prometheus metrics (checked by the
 // exposition-format validator the integration tests use too), label escaping, and when a
 // child counts as in trouble.
 #include "ctl/ctl_format.hpp"
@@ -7,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -26,6 +29,19 @@ using itest::Exposition;
 using itest::parse_exposition;
 
 constexpr std::uint64_t kMiB = 1024 * 1024;
+
+// 2026-12-01 15:03:12 UTC, in µs since the epoch.
+constexpr std::uint64_t kDec1 = 1796137392ull * 1000000;
+
+// Timestamps are local time: these tests run in UTC.
+class InUtc : public testing::Environment {
+ public:
+  void SetUp() override {
+    ::setenv("TZ", "UTC", 1);
+    ::tzset();
+  }
+};
+const auto* const kInUtc = testing::AddGlobalTestEnvironment(new InUtc);
 
 CtlChild child(const std::string& name, const std::string& state, std::uint32_t pid) {
   CtlChild c;
@@ -177,6 +193,45 @@ TEST(FormatStatus, SaysWhenTheSupervisorIsNotLockedAndListsNoChildren) {
             "NAME STATE    PID     LOCKED  VMLCK     VMSWAP    RESTARTS\n");
 }
 
+TEST(FormatStatus, TheHeaderSaysWhenTheSupervisorStartedItsRestartsAndReexecs) {
+  CtlSnapshot s = fleet();
+  s.started_at_us = kDec1;
+  s.restarts = 1;
+  s.reexecs = 2;
+  EXPECT_EQ(lines_of(format_status(s))[0],
+            "mlock-supervisor 0.1.0: degraded; self locked, 10 MiB; started 2026-12-01 15:03:12, "
+            "1 restart, 2 re-execs");
+  s.restarts = 0;
+  s.reexecs = 1;
+  EXPECT_EQ(lines_of(format_status(s))[0],
+            "mlock-supervisor 0.1.0: degraded; self locked, 10 MiB; started 2026-12-01 15:03:12, "
+            "0 restarts, 1 re-exec");
+}
+
+// The table keeps its columns; adoption is a line after the failures, one per moment
+// (a restart or re-exec of the supervisor adopts every child at once).
+TEST(FormatStatus, AdoptedChildrenGetOneLinePerMomentAfterTheFailures) {
+  CtlSnapshot s = fleet();
+  for (const std::size_t i : {1u, 2u, 3u}) {
+    s.children[i].adopted = true;
+    s.children[i].adopted_at_us = kDec1 + i * 1000;  // the same second
+  }
+  s.children[1].adopted_at_us = kDec1 - 86400ull * 1000000;  // adopted a day earlier
+  const std::string text = format_status(s);
+  const auto lines = lines_of(text);
+  ASSERT_EQ(lines.size(), 10u) << text;
+  EXPECT_EQ(words(lines[2]).size(), 9u) << "the rows keep their columns";
+  EXPECT_EQ(words(lines[3]).size(), 9u);
+  EXPECT_EQ(lines[6], "ghost: failed: exec /nonexistent/prog: No such file or directory");
+  EXPECT_EQ(lines[8], "adopted 2026-11-30 15:03:12: plain");
+  EXPECT_EQ(lines[9], "adopted 2026-12-01 15:03:12: swap0, unlocked");
+}
+
+TEST(FormatTimestamp, LocalTimeToTheSecondAndADashForNone) {
+  EXPECT_EQ(format_timestamp(kDec1 + 999999), "2026-12-01 15:03:12");
+  EXPECT_EQ(format_timestamp(0), "-");
+}
+
 // ---- format_list ----
 
 TEST(FormatList, OneNameStatePidLinePerChild) {
@@ -195,6 +250,11 @@ TEST(FormatJson, ParsesBackToEveryField) {
   EXPECT_EQ(doc["state"], "degraded");
   EXPECT_EQ(doc["self_locked"], true);
   EXPECT_EQ(doc["self_locked_bytes"], 10 * kMiB);
+  EXPECT_EQ(doc["started_at_us"], 0u);
+  EXPECT_EQ(doc["restarts"], 0u);
+  EXPECT_EQ(doc["reexecs"], 0u);
+  EXPECT_EQ(doc["reexec_failure"], "");
+  EXPECT_EQ(doc.size(), 9u);
   ASSERT_EQ(doc["children"].size(), s.children.size());
   for (std::size_t i = 0; i < s.children.size(); ++i) {
     const CtlChild& c = s.children[i];
@@ -203,6 +263,9 @@ TEST(FormatJson, ParsesBackToEveryField) {
     EXPECT_EQ(j["name"], c.name);
     EXPECT_EQ(j["state"], c.state);
     EXPECT_EQ(j["pid"], c.pid);
+    EXPECT_EQ(j["started_at_us"], c.started_at_us);
+    EXPECT_EQ(j["adopted"], c.adopted);
+    EXPECT_EQ(j["adopted_at_us"], c.adopted_at_us);
     EXPECT_EQ(j["is_locked"], c.is_locked);
     EXPECT_EQ(j["must_be_locked"], c.must_be_locked);
     EXPECT_EQ(j["fully_locked"], c.fully_locked);
@@ -215,10 +278,50 @@ TEST(FormatJson, ParsesBackToEveryField) {
     EXPECT_EQ(j["lock_report"], c.lock_report);
     EXPECT_EQ(j["command"].get<std::vector<std::string>>(), c.command);
     EXPECT_EQ(j["in_trouble"], in_trouble(c));
-    EXPECT_EQ(j.size(), 15u);
+    EXPECT_EQ(j.size(), 18u);
   }
   EXPECT_EQ(doc["children"][2]["last_exit_status"], -9);
   EXPECT_EQ(doc["children"][1]["last_failure"], "a \"quoted\"\nline\twith \\ and é");
+}
+
+TEST(FormatJson, ShowsTheSupervisorsHistoryAndAdoptedChildren) {
+  CtlSnapshot s = fleet();
+  s.started_at_us = kDec1;
+  s.restarts = 1;
+  s.reexecs = 2;
+  s.reexec_failure = "execve /usr/sbin/mlock-supervisor: Permission denied";
+  s.children[2].adopted = true;
+  s.children[2].adopted_at_us = kDec1 + 5;
+  s.children[2].started_at_us = kDec1 - 3600 * 1000000ull;
+  const auto doc = nlohmann::json::parse(format_json(s));
+  EXPECT_EQ(doc["started_at_us"].get<std::uint64_t>(), kDec1);
+  EXPECT_EQ(doc["restarts"], 1);
+  EXPECT_EQ(doc["reexecs"], 2);
+  EXPECT_EQ(doc["reexec_failure"], s.reexec_failure);
+  const auto& swap0 = doc["children"][2];
+  EXPECT_EQ(swap0["name"], "swap0");
+  EXPECT_EQ(swap0["adopted"], true);
+  EXPECT_EQ(swap0["adopted_at_us"].get<std::uint64_t>(), kDec1 + 5);
+  EXPECT_EQ(swap0["started_at_us"].get<std::uint64_t>(), kDec1 - 3600 * 1000000ull);
+  EXPECT_EQ(doc["children"][1]["adopted"], false);
+  EXPECT_EQ(doc["children"][1]["adopted_at_us"], 0);
+}
+
+// An adopted child reaped by someone else: the kernel kept no status. JSON says null,
+// not a number a script could take for a signal.
+TEST(FormatJson, AnUnknownExitStatusIsNull) {
+  CtlSnapshot s;
+  CtlChild c = child("orphan", "exited", 0);
+  c.last_exit_status = kExitStatusUnknown;
+  s.children = {c, child("known", "exited", 0)};
+  s.children[1].last_exit_status = -2147483647;  // INT32_MIN + 1 is a number like any
+  const auto doc = nlohmann::json::parse(format_json(s));
+  EXPECT_TRUE(doc["children"][0]["last_exit_status"].is_null()) << doc.dump();
+  EXPECT_EQ(doc["children"][1]["last_exit_status"], -2147483647);
+  EXPECT_EQ(exit_status_text(kExitStatusUnknown), "unknown");
+  EXPECT_EQ(exit_status_text(-9), "-9");
+  EXPECT_EQ(exit_status_text(0), "0");
+  EXPECT_EQ(kExitStatusUnknown, INT32_MIN);
 }
 
 TEST(FormatJson, KeepsFullSixtyFourBitValues) {
@@ -230,6 +333,62 @@ TEST(FormatJson, KeepsFullSixtyFourBitValues) {
   EXPECT_EQ(doc["children"][0]["locked_bytes"].get<std::uint64_t>(), 18446744073709551615ull);
   EXPECT_EQ(doc["children"][0]["pid"].get<std::uint32_t>(), 4294967295u);
   EXPECT_EQ(doc["children"][0]["is_locked"], false);
+}
+
+// ---- format_reexec ----
+
+CtlReexec reexec_of_fleet() {
+  CtlReexec r;
+  r.pid = 812;
+  r.before = fleet();
+  r.before.reexecs = 2;
+  r.after = r.before;
+  r.after.reexecs = 3;
+  for (auto& c : r.after.children)
+    if (c.pid != 0) {
+      c.adopted = true;
+      c.adopted_at_us = kDec1;
+    }
+  return r;
+}
+
+TEST(FormatReexec, OneLineWithThePidAndTheChildrenKept) {
+  CtlReexec r = reexec_of_fleet();
+  EXPECT_EQ(format_reexec(r, false),
+            "mlock-supervisor re-executed in place (pid 812, 0.1.0): 3 children kept, 3 adopted\n");
+  r.after.version = "0.2.0";
+  r.pid = 0;
+  EXPECT_EQ(format_reexec(r, false),
+            "mlock-supervisor re-executed in place (0.1.0 -> 0.2.0): 3 children kept, 3 "
+            "adopted\n");
+}
+
+TEST(FormatReexec, NamesTheRunningChildrenThatAreNotTheSameProcessAfterwards) {
+  CtlReexec r = reexec_of_fleet();
+  r.after.children[2].pid = 999;  // swap0 was restarted
+  r.after.children[2].adopted = false;
+  r.after.children.pop_back();  // unlocked is gone
+  EXPECT_EQ(format_reexec(r, false),
+            "mlock-supervisor re-executed in place (pid 812, 0.1.0): 1 child kept, 1 adopted; "
+            "not kept: swap0, unlocked\n");
+}
+
+TEST(FormatReexec, JsonHasTheSameFacts) {
+  CtlReexec r = reexec_of_fleet();
+  r.after.version = "0.2.0";
+  r.after.children[3].pid = 78;
+  const auto doc = nlohmann::json::parse(format_reexec(r, true));
+  EXPECT_EQ(doc["pid"], 812);
+  EXPECT_EQ(doc["version_before"], "0.1.0");
+  EXPECT_EQ(doc["version"], "0.2.0");
+  EXPECT_EQ(doc["reexecs"], 3);
+  EXPECT_EQ(doc["kept"].get<std::vector<std::string>>(),
+            (std::vector<std::string>{"plain", "swap0"}));
+  EXPECT_EQ(doc["not_kept"].get<std::vector<std::string>>(),
+            (std::vector<std::string>{"unlocked"}));
+  EXPECT_EQ(doc["adopted"].get<std::vector<std::string>>(),
+            (std::vector<std::string>{"plain", "swap0", "unlocked"}));
+  EXPECT_EQ(doc.size(), 7u);
 }
 
 // ---- escape_label ----
