@@ -167,7 +167,7 @@ void Reexecutor::exec_now() {
   ::fcntl(notify_socket_.fd(), F_SETFD, 0);
   log_notice("re-executing " + executable_ + " in place (pid " + std::to_string(::getpid()) +
              "); " + std::to_string(supervisor_.children().size()) + " children keep running");
-  mlock::notify_send("RELOADING=1\nSTATUS=re-executing");
+  mlock::notify_send("RELOADING=1\nSTATUS=re-executing\nWATCHDOG=1");
   if (before_exec_) before_exec_();
   log_flush();
   std::vector<char*> args;

@@ -22,6 +22,7 @@
 #include "os/log.hpp"
 #include "os/notify_socket.hpp"
 #include "os/process_setup.hpp"
+#include "os/state_file.hpp"
 
 namespace duende::supervisor {
 namespace {
@@ -80,20 +81,35 @@ mlock::Result<ConfigSummary, std::vector<ConfigProblem>> check_config(const Opti
   return ConfigSummary{config->children.size(), config->start_order};
 }
 
+// Whether this process is the new image of a re-exec: the state says so, for our pid.
+// Its children are running; should it fail to start, they must not vanish from the log.
+bool started_by_reexec(const std::string& dir) {
+  std::string error;
+  const auto text =
+      read_file_bounded(dir + "/state/" + kSupervisorStateKey + ".json", 1024 * 1024, error);
+  if (!text) return false;
+  const auto saved = parse_saved_supervisor(*text);
+  return saved && saved->reexec && saved->pid == ::getpid();
+}
+
 mlock::Result<void, RunError> run(const Options& options) {
   const ConfigSources sources = effective_sources(options);
+  const bool reexec_start = started_by_reexec(runtime_directory());
+  const auto fail = [reexec_start](RunError e) {
+    log_error(e.message);
+    if (reexec_start)
+      log_critical("re-exec: the new binary cannot start (" + e.message +
+                   "); the children keep running unsupervised until mlock-supervisor starts "
+                   "again and adopts them");
+    return Unexpected(std::move(e));
+  };
   ConfigResult config = load_config(sources);
   if (!config) {
     for (const ConfigProblem& p : config.error()) log_error(p.to_string());
-    const std::string summary =
-        "invalid configuration: " + std::to_string(config.error().size()) + " problem(s)";
-    log_error(summary);
-    return Unexpected(RunError{RunError::Kind::Config, summary});
+    return fail(RunError{
+        RunError::Kind::Config,
+        "invalid configuration: " + std::to_string(config.error().size()) + " problem(s)"});
   }
-  const auto fail = [](RunError e) {
-    log_error(e.message);
-    return Unexpected(std::move(e));
-  };
   // A descriptor per child: the soft limit up to the hard one, and the configuration held
   // to it before anything starts (children get the original limits back).
   rlimit child_nofile = raise_fd_limit();

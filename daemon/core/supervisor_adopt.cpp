@@ -43,6 +43,8 @@ void Supervisor::write_state(const std::string& key, std::string text, std::stri
 void Supervisor::save_state() {
   if (finishing_) {  // every child stopped: the next supervisor starts afresh
     for (const auto& [name, text] : saved_children_) system_.remove_state(child_state_key(name));
+    for (const auto& [name, child] : children_)
+      system_.forget_stored_handle(child->stored_handle_name());
     saved_children_.clear();
     dirty_children_.clear();
     supervisor_dirty_ = true;

@@ -27,6 +27,10 @@ SystemdNotifier::SystemdNotifier(System& system, TimerQueue& timers,
   const auto half = *period / 2;
   watchdog_->arm(half, half);
   log_info("watchdog: keep-alive every " + std::to_string(half.count() / 1000) + " ms");
+  // One at once: a re-exec restarts this timer, and re-execs closer together than half
+  // the period would otherwise leave systemd without a keep-alive for a whole period.
+  watchdog_pending_ = true;
+  flush();
 }
 
 int SystemdNotifier::send(const std::string& text) {

@@ -15,7 +15,7 @@
 
 namespace duende::supervisor {
 
-enum class LogLevel { Error = 3, Warning = 4, Notice = 5, Info = 6, Debug = 7 };
+enum class LogLevel { Critical = 2, Error = 3, Warning = 4, Notice = 5, Info = 6, Debug = 7 };
 
 // How many bytes of whole lines log() keeps while stderr does not accept them; lines that
 // do not fit are dropped and counted.
@@ -38,6 +38,7 @@ inline constexpr std::size_t kLogLineBytes = 4096;
 // blocks (except on a regular file or a block device: plain write(2)). Not thread-safe.
 void log(LogLevel level, std::string_view message) noexcept;
 
+inline void log_critical(std::string_view m) noexcept { log(LogLevel::Critical, m); }
 inline void log_error(std::string_view m) noexcept { log(LogLevel::Error, m); }
 inline void log_warning(std::string_view m) noexcept { log(LogLevel::Warning, m); }
 inline void log_notice(std::string_view m) noexcept { log(LogLevel::Notice, m); }
