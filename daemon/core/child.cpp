@@ -138,10 +138,7 @@ void Child::fail_start(const std::string& reason) {
   log_error(name() + ": failed to start: " + reason);
   if (is_active()) {  // still running (a start timeout, a failed lock): end it first
     failing_start_ = true;
-    killed_ = false;
-    set_state(ChildState::Stopping);
-    send_signal(spec_.stop_signal);
-    timer_.arm(seconds(spec_.stop_timeout_sec));
+    begin_stop();
     return;
   }
   schedule_restart_or_settle(true);
@@ -222,19 +219,15 @@ bool Child::adopt(const SavedChild& saved, int fd) {
              " KiB)");
   switch (adopted_as) {
     case ChildState::Stopping:  // it was being stopped: finish that
-      killed_ = false;
       start_after_stop_ = saved.then_start;
-      set_state(ChildState::Stopping);
-      send_signal(spec_.stop_signal);
-      timer_.arm(seconds(spec_.stop_timeout_sec));
+      begin_stop();
       break;
     case ChildState::Starting:
       set_state(ChildState::Starting);
       // Its readiness may have been sent to the supervisor that died, and is not sent
       // again: for "locked", /proc is the proof (VmLck > 0); for "notify", wait again.
       if (spec_.ready == Readiness::Exec ||
-          (spec_.ready == Readiness::Locked &&
-           (!must_be_locked() || memory_.locked_bytes > 0)))
+          (spec_.ready == Readiness::Locked && (!must_be_locked() || memory_.locked_bytes > 0)))
         become_ready();
       else
         timer_.arm(seconds(spec_.start_timeout_sec));
@@ -348,6 +341,14 @@ void Child::on_timer() {
   }
 }
 
+// Its stop signal now, SIGKILL at the stop timeout (on_timer()).
+void Child::begin_stop() {
+  killed_ = false;
+  set_state(ChildState::Stopping);
+  send_signal(spec_.stop_signal);
+  timer_.arm(seconds(spec_.stop_timeout_sec));
+}
+
 void Child::send_signal(int signo) {
   if (!process_.valid()) return;
   // The whole process group first (the child's own helpers), then the child through its
@@ -372,10 +373,7 @@ void Child::stop() {
   switch (state_) {
     case ChildState::Starting:
     case ChildState::Running:
-      killed_ = false;
-      set_state(ChildState::Stopping);
-      send_signal(spec_.stop_signal);
-      timer_.arm(seconds(spec_.stop_timeout_sec));
+      begin_stop();
       break;
     case ChildState::Backoff:
       settle(ChildState::Stopped);

@@ -136,6 +136,7 @@ class Child {
   void fail_start(const std::string& reason);
   void schedule_restart_or_settle(bool failure);
   bool start_limit_hit();
+  void begin_stop();
   void send_signal(int signo);
   void set_state(ChildState state);
   void settle(ChildState state);

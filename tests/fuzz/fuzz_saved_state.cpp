@@ -14,24 +14,27 @@
 #include "core/saved_state.hpp"
 #include "fuzz_check.hpp"
 
+namespace {
+
+// Invalid UTF-8 is replaced on the way out: the written form is what must be stable.
+template <class Parse>
+void check_round_trip(std::string_view text, Parse parse) {
+  const auto record = parse(text);
+  if (!record) {
+    DUENDE_FUZZ_CHECK(!record.error().empty());
+    return;
+  }
+  const auto again = parse(to_json(*record));
+  DUENDE_FUZZ_CHECK(again.has_value() && to_json(*again) == to_json(*record));
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   duende::fuzz::run_without_exceptions([&] {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
-    const auto child = duende::supervisor::parse_saved_child(text);
-    if (child) {
-      // Invalid UTF-8 is replaced on the way out: the written form is what must be stable.
-      const auto again = duende::supervisor::parse_saved_child(to_json(*child));
-      DUENDE_FUZZ_CHECK(again.has_value() && to_json(*again) == to_json(*child));
-    } else {
-      DUENDE_FUZZ_CHECK(!child.error().empty());
-    }
-    const auto supervisor = duende::supervisor::parse_saved_supervisor(text);
-    if (supervisor) {
-      const auto again = duende::supervisor::parse_saved_supervisor(to_json(*supervisor));
-      DUENDE_FUZZ_CHECK(again.has_value() && to_json(*again) == to_json(*supervisor));
-    } else {
-      DUENDE_FUZZ_CHECK(!supervisor.error().empty());
-    }
+    check_round_trip(text, duende::supervisor::parse_saved_child);
+    check_round_trip(text, duende::supervisor::parse_saved_supervisor);
   });
   return 0;
 }
