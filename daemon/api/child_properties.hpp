@@ -19,24 +19,25 @@ inline constexpr std::int32_t kExitStatusUnknown = -2147483647 - 1;
 
 // One child, as org.duende.MlockSupervisor1.Child shows it.
 struct ChildProperties {
-  std::string name;                   // Name
-  std::string state;                  // State: to_string(ChildState)
-  std::uint32_t pid = 0;              // Pid, 0 when no process
-  std::uint64_t started_at_us = 0;    // StartedAt: µs since the epoch, 0 when no process
-  bool adopted = false;               // Adopted: started by an earlier supervisor process
-  std::uint64_t adopted_at_us = 0;    // AdoptedAt: µs since the epoch, 0 unless adopted
-  bool is_locked = false;             // IsLocked: a process with VmLck > 0
-  std::uint64_t locked_bytes = 0;     // LockedBytes: VmLck
-  std::uint64_t swapped_bytes = 0;    // SwappedBytes: VmSwap
-  std::uint64_t resident_bytes = 0;   // ResidentBytes: VmRSS
-  bool fully_locked = false;          // FullyLocked: the last smaps coverage check passed
-  bool must_be_locked = false;        // MustBeLocked
-  std::string lock_report;            // LockReport: what the child itself reported
-  std::uint32_t restarts = 0;         // Restarts
-  std::int32_t last_exit_status = 0;  // LastExitStatus: code, -N for signal N, or
-                                      // kExitStatusUnknown
-  std::string last_failure;           // LastFailure
-  std::vector<std::string> command;   // Command: its argv
+  std::string name;                     // Name
+  std::string state;                    // State: to_string(ChildState)
+  std::uint32_t pid = 0;                // Pid, 0 when no process
+  std::uint64_t started_at_us = 0;      // StartedAt: µs since the epoch, 0 when no process
+  bool adopted = false;                 // Adopted: started by an earlier supervisor process
+  std::uint64_t adopted_at_us = 0;      // AdoptedAt: µs since the epoch, 0 unless adopted
+  bool is_locked = false;               // IsLocked: a process with VmLck > 0
+  std::uint64_t locked_bytes = 0;       // LockedBytes: VmLck
+  std::uint64_t swapped_bytes = 0;      // SwappedBytes: VmSwap
+  std::uint64_t resident_bytes = 0;     // ResidentBytes: VmRSS
+  bool fully_locked = false;            // FullyLocked: the last smaps coverage check passed
+  std::uint32_t unlocked_mappings = 0;  // UnlockedMappings: see TroubleFacts
+  bool must_be_locked = false;          // MustBeLocked
+  std::string lock_report;              // LockReport: what the child itself reported
+  std::uint32_t restarts = 0;           // Restarts
+  std::int32_t last_exit_status = 0;    // LastExitStatus: code, -N for signal N, or
+                                        // kExitStatusUnknown
+  std::string last_failure;             // LastFailure
+  std::vector<std::string> command;     // Command: its argv
 
   bool operator==(const ChildProperties&) const = default;
 };
@@ -60,6 +61,7 @@ void for_each_child_property(F&& f) {
   f("SwappedBytes", &ChildProperties::swapped_bytes);
   f("ResidentBytes", &ChildProperties::resident_bytes);
   f("FullyLocked", &ChildProperties::fully_locked);
+  f("UnlockedMappings", &ChildProperties::unlocked_mappings);
   f("MustBeLocked", &ChildProperties::must_be_locked);
   f("LockReport", &ChildProperties::lock_report);
   f("Restarts", &ChildProperties::restarts);

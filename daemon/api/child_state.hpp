@@ -40,12 +40,16 @@ struct TroubleFacts {
   bool must_be_locked = false;
   std::uint64_t locked_bytes = 0;   // VmLck of its process
   std::uint64_t swapped_bytes = 0;  // VmSwap of its process
+  // Lockable mappings without the lock at the last smaps check, for a child whose lock
+  // covers every mapping (mlock "future"); 0 otherwise, and before the first check.
+  std::uint64_t unlocked_mappings = 0;
 };
 
-// A child is in trouble when it failed, or must be locked and runs with VmLck 0 or with
-// pages in swap: either is a lost lock, the deadlock this project exists to prevent. The
-// supervisor's STATUS= ("degraded"), the manager's Degraded state, `mlockctl status`'s
-// exit status and the mlock_supervisor_child_in_trouble metric all use this rule.
+// A child is in trouble when it failed, or must be locked and runs with VmLck 0, with
+// pages in swap, or with mappings it unlocked (munlock() of a region while VmLck stays
+// above 0: those pages can be swapped out next): each is a lost lock, the deadlock this project
+// exists to prevent. The supervisor's STATUS= ("degraded"), the manager's Degraded state, `mlockctl
+// status`'s exit status and the mlock_supervisor_child_in_trouble metric all use this rule.
 bool in_trouble(const TroubleFacts& facts);
 
 }  // namespace duende::supervisor

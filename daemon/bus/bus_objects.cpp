@@ -78,6 +78,7 @@ ChildProperties child_properties(const Child& c) {
   p.swapped_bytes = c.memory().swapped_bytes;
   p.resident_bytes = c.memory().resident_bytes;
   p.fully_locked = c.memory().coverage_checked && c.memory().fully_locked;
+  p.unlocked_mappings = static_cast<std::uint32_t>(c.unlocked_mappings());
   p.must_be_locked = c.must_be_locked();
   p.lock_report = c.lock_report_text();
   p.restarts = c.restarts();
@@ -256,6 +257,7 @@ uint64_t ChildObject::LockedBytes() { return current().locked_bytes; }
 uint64_t ChildObject::SwappedBytes() { return current().swapped_bytes; }
 uint64_t ChildObject::ResidentBytes() { return current().resident_bytes; }
 bool ChildObject::FullyLocked() { return current().fully_locked; }
+uint32_t ChildObject::UnlockedMappings() { return current().unlocked_mappings; }
 bool ChildObject::MustBeLocked() { return current().must_be_locked; }
 std::string ChildObject::LockReport() { return current().lock_report; }
 uint32_t ChildObject::Restarts() { return current().restarts; }

@@ -96,6 +96,7 @@ class ChildObject final
   uint64_t SwappedBytes() override;
   uint64_t ResidentBytes() override;
   bool FullyLocked() override;
+  uint32_t UnlockedMappings() override;
   bool MustBeLocked() override;
   std::string LockReport() override;
   uint32_t Restarts() override;

@@ -112,11 +112,18 @@ class Child {
   const duende::mlock::ProcessMemory& memory() const { return memory_; }
   bool is_locked() const { return is_active() && memory_.locked_bytes > 0; }
   bool lock_lost() const { return lock_lost_; }
+  // Lockable mappings the last smaps check found unlocked, for a child whose lock covers
+  // every mapping (mlock "future"); else 0. See TroubleFacts.
+  std::uint64_t unlocked_mappings() const {
+    return is_active() && must_be_locked() && spec_.mlock.future() && memory_.coverage_checked
+               ? memory_.unlocked_mappings
+               : 0;
+  }
   // in_trouble() of api/child_state.hpp, or a lost lock not yet recovered.
   bool in_trouble() const {
-    return lock_lost_ || supervisor::in_trouble(TroubleFacts{state_, must_be_locked(),
-                                                             is_active() ? memory_.locked_bytes : 0,
-                                                             memory_.swapped_bytes});
+    return lock_lost_ || supervisor::in_trouble(TroubleFacts{
+                             state_, must_be_locked(), is_active() ? memory_.locked_bytes : 0,
+                             memory_.swapped_bytes, unlocked_mappings()});
   }
   // What the child itself reported, "" before any report.
   std::string lock_report_text() const;

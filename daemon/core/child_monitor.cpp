@@ -79,6 +79,12 @@ void Child::refresh_memory(bool coverage) {
     return;
   }
   const duende::mlock::ProcessMemory before = memory_;
+  // Locked since the last smaps walk (it started, or exec()ed into a program that locks):
+  // that walk's verdict is of an unlocked process, so walk again now, once.
+  if (!coverage && m->locked_bytes > 0 && before.locked_bytes == 0 && before.coverage_checked) {
+    refresh_memory(true);
+    return;
+  }
   memory_ = *m;
   if (coverage) last_coverage_ = ctx_.system.now();
   if (!coverage && before.coverage_checked) {  // keep the last coverage verdict
@@ -94,7 +100,8 @@ void Child::refresh_memory(bool coverage) {
 
 void Child::check_lock() {
   if (state_ != ChildState::Running || !must_be_locked()) return;
-  const bool lost = memory_.locked_bytes == 0 || memory_.swapped_bytes > 0;
+  const bool lost =
+      memory_.locked_bytes == 0 || memory_.swapped_bytes > 0 || unlocked_mappings() > 0;
   if (lost == lock_lost_) return;
   lock_lost_ = lost;
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
@@ -103,8 +110,13 @@ void Child::check_lock() {
                " KiB)");
     return;
   }
+  const std::string partly = unlocked_mappings() > 0 && memory_.locked_bytes > 0
+                                 ? ", " + std::to_string(unlocked_mappings()) + " of " +
+                                       std::to_string(memory_.lockable_mappings) +
+                                       " lockable mappings unlocked"
+                                 : "";
   log_warning(name() + ": lost its lock: VmLck " + std::to_string(memory_.locked_bytes / 1024) +
-              " KiB, VmSwap " + std::to_string(memory_.swapped_bytes / 1024) + " KiB" +
+              " KiB, VmSwap " + std::to_string(memory_.swapped_bytes / 1024) + " KiB" + partly +
               (spec_.on_lock_lost == OnLockLost::Restart ? "; restarting" : ""));
   ctx_.listener.on_child_event(*this, ChildListener::Event::LockLost);
   if (spec_.on_lock_lost == OnLockLost::Restart) restart(false);

@@ -18,7 +18,8 @@ std::string pad(const std::string& s, std::size_t width) {
 
 std::string locked_word(const CtlChild& c) {
   if (c.pid == 0) return "-";
-  if (c.is_locked) return c.swapped_bytes > 0 ? "SWAPPED" : "yes";
+  if (c.is_locked)
+    return c.swapped_bytes > 0 ? "SWAPPED" : c.unlocked_mappings > 0 ? "PARTIAL" : "yes";
   return c.must_be_locked ? "NO" : "no";
 }
 
@@ -69,8 +70,11 @@ std::string format_status(const CtlSnapshot& s) {
       out += c.name + ": failed: " + c.last_failure + "\n";
     else if (in_trouble(c) && !c.is_locked)
       out += c.name + ": must be locked but VmLck is 0\n";
-    else if (in_trouble(c))
+    else if (in_trouble(c) && c.swapped_bytes > 0)
       out += c.name + ": must be locked but " + human_size(c.swapped_bytes) + " is in swap\n";
+    else if (in_trouble(c))
+      out += c.name + ": must be locked but " + std::to_string(c.unlocked_mappings) +
+             " of its mappings are not\n";
   }
   // Adopted children, by the moment (to the second) they were: after a re-exec or a
   // restart of the supervisor, all of them at once, on one line.
@@ -109,6 +113,7 @@ std::string format_json(const CtlSnapshot& s) {
          {"is_locked", c.is_locked},
          {"must_be_locked", c.must_be_locked},
          {"fully_locked", c.fully_locked},
+         {"unlocked_mappings", c.unlocked_mappings},
          {"locked_bytes", c.locked_bytes},
          {"swapped_bytes", c.swapped_bytes},
          {"resident_bytes", c.resident_bytes},

@@ -171,6 +171,33 @@ TEST(SupervisorLock, LostLockRestartsTheChildWhenAskedTo) {
   EXPECT_TRUE(h.wait_for_status("1/1 children locked, 1 running"));
 }
 
+// munlock() of one region while VmLck stays above 0: those pages can go to swap next, the
+// deadlock again. The smaps walk sees the unlocked mapping; it is a lost lock like VmLck 0.
+TEST(SupervisorLock, APartialMunlockWhileVmLckStaysAboveZeroIsALostLock) {
+  DUENDE_SKIP_IF_SANITIZED("ASan makes mlockall() a no-op: nothing would be locked");
+  Harness h;
+  const std::string gate = h.path("munlock");
+  Json c = test_child({"--touch-mib", "16", "--lock", "--munlock-touched-when", gate});
+  h.config["full_check_interval_sec"] = 0.2;
+  h.config["children"]["partial"] = c;
+  h.start();
+  const pid_t pid = h.wait_child_pid("partial");
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(h.wait_for_log("partial: ready, locked ("));
+  ASSERT_TRUE(h.wait_for_status("1/1 children locked, 1 running"));
+  const std::uint64_t before = test::vm_lck(pid);
+  EXPECT_EQ(h.count("partial: lost its lock"), 0) << "a fully locked child was flagged";
+
+  h.write_file(gate, "");
+  ASSERT_TRUE(h.wait_for_log("lockable mappings unlocked"));
+  const std::uint64_t after = test::vm_lck(pid);
+  EXPECT_GT(after, 0u) << "the child unlocked everything, not a part";
+  EXPECT_LE(after + (16u << 20), before) << "VmLck " << before << " -> " << after;
+  EXPECT_EQ(h.count("partial: lost its lock: VmLck "), 1);
+  EXPECT_TRUE(h.wait_for_status("degraded: partial lost its lock"));
+  EXPECT_TRUE(process_alive(pid)) << "on_lock_lost is warn: it keeps running";
+}
+
 TEST(SupervisorLock, NonRootChildLocksThroughAmbientCapIpcLock) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root: only root can start a child as another user";
   DUENDE_SKIP_IF_SANITIZED("ASan makes mlockall() a no-op: nothing would be locked");

@@ -3,6 +3,7 @@
 //   test-child [--write-pid FILE] [--print-env FILE] [--touch-mib N] [--lock]
 //              [--send-text TEXT]... [--send-oversized] [--ready]
 //              [--ready-when GATE] [--lock-when GATE] [--unlock-when GATE]
+//              [--munlock-touched-when GATE]
 //              [--unlock-after-ms N] [--exit-after-ms N] [--exit-code C] [--crash]
 //              [--ignore-term] [--sleep-forever]
 //
@@ -12,7 +13,9 @@
 // READY=1 (--ready). Then it waits for its gates and timers: a GATE is a file that opens
 // once it exists and is empty or holds this process's pid (so a test can open it for one
 // process of a child that restarts). --ready-when sends READY=1, --lock-when locks,
-// --unlock-when and --unlock-after-ms call munlockall(); at --exit-after-ms it exits with
+// --unlock-when and --unlock-after-ms call munlockall(), --munlock-touched-when munlock()s
+// only the --touch-mib region (VmLck stays above 0: a partial unlock); at --exit-after-ms it exits
+// with
 // --exit-code (or aborts with --crash). With --crash and no --exit-after-ms it aborts at
 // once. SIGTERM ends it with status 0 unless --ignore-term. Without an exit time it runs
 // until SIGTERM (--sleep-forever says so explicitly).
@@ -56,6 +59,7 @@ struct Options {
   std::string ready_when;
   std::string lock_when;
   std::string unlock_when;
+  std::string munlock_touched_when;
   std::optional<long> unlock_after_ms;
   std::optional<long> exit_after_ms;
   int exit_code = 0;
@@ -98,6 +102,8 @@ Options parse(int argc, char** argv) {
       o.lock_when = value();
     else if (a == "--unlock-when")
       o.unlock_when = value();
+    else if (a == "--munlock-touched-when")
+      o.munlock_touched_when = value();
     else if (a == "--unlock-after-ms")
       o.unlock_after_ms = std::strtol(value(), nullptr, 10);
     else if (a == "--exit-after-ms")
@@ -146,14 +152,19 @@ void notify(const std::string& text) {
   close(fd);
 }
 
+void* g_touched = nullptr;  // the --touch-mib region
+std::size_t g_touched_size = 0;
+
 void touch_memory(long mib) {
   const std::size_t size = static_cast<std::size_t>(mib) << 20;
-  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* p = g_touched =
+      mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
     std::perror("test-child: mmap");
     std::exit(1);
   }
   std::memset(p, 0x5a, size);
+  g_touched_size = size;
 }
 
 [[noreturn]] void crash() {
@@ -215,6 +226,7 @@ int main(int argc, char** argv) {
   bool ready_sent = o.ready_when.empty();
   bool locked = o.lock_when.empty();
   bool unlocked = o.unlock_when.empty();
+  bool munlocked_touched = o.munlock_touched_when.empty();
   bool unlocked_by_time = !o.unlock_after_ms;
   const auto elapsed_ms = [&] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
@@ -244,6 +256,10 @@ int main(int argc, char** argv) {
     if (!unlocked && gate_open(o.unlock_when)) {
       unlock();
       unlocked = true;
+    }
+    if (!munlocked_touched && gate_open(o.munlock_touched_when)) {
+      if (g_touched && munlock(g_touched, g_touched_size) != 0) std::perror("test-child: munlock");
+      munlocked_touched = true;
     }
     if (!unlocked_by_time && elapsed_ms() >= *o.unlock_after_ms) {
       unlock();

@@ -102,5 +102,30 @@ TEST(ChildLockLost, RestartSignalsTheProcessAndSpawnsANewOne) {
   EXPECT_EQ(rig.sup().state(), ManagerState::Running);
 }
 
+// A region munlock()ed while VmLck stays above 0: the smaps walk finds unlocked mappings.
+// A lost lock for a child whose lock covers every mapping (future), not for one that
+// locked only what it had (current): its later mappings are unlocked by design.
+TEST(ChildLockLost, UnlockedMappingsAreALostLockOnlyUnderAFutureLock) {
+  for (const bool future : {true, false}) {
+    SCOPED_TRACE(future ? "future" : "current only");
+    SupervisorRig rig(std::string(R"({"monitor_interval_sec": 0.5, "full_check_interval_sec": 1,
+        "children": {"pinned": {"exec": ["/bin/pinned"], "ready": "locked",
+        "mlock": {"future": )") +
+                      (future ? "true" : "false") + "}}}}");
+    start_locked(rig);
+    const pid_t pid = rig.fake.last_pid("pinned");
+    rig.fake.set_memory(pid, {.locked_bytes = 4096,
+                              .coverage_checked = true,
+                              .fully_locked = false,
+                              .lockable_mappings = 40,
+                              .unlocked_mappings = 3});
+    rig.fake.advance(seconds(2));  // a full check
+    EXPECT_EQ(rig.child("pinned").lock_lost(), future);
+    EXPECT_EQ(rig.child("pinned").unlocked_mappings(), future ? 3u : 0u);
+    EXPECT_EQ(rig.sup().state(), future ? ManagerState::Degraded : ManagerState::Running);
+    EXPECT_EQ(rig.log.containing("3 of 40 lockable mappings unlocked").size(), future ? 1u : 0u);
+  }
+}
+
 }  // namespace
 }  // namespace duende::supervisor

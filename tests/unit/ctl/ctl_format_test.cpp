@@ -269,6 +269,7 @@ TEST(FormatJson, ParsesBackToEveryField) {
     EXPECT_EQ(j["is_locked"], c.is_locked);
     EXPECT_EQ(j["must_be_locked"], c.must_be_locked);
     EXPECT_EQ(j["fully_locked"], c.fully_locked);
+    EXPECT_EQ(j["unlocked_mappings"], c.unlocked_mappings);
     EXPECT_EQ(j["locked_bytes"], c.locked_bytes);
     EXPECT_EQ(j["swapped_bytes"], c.swapped_bytes);
     EXPECT_EQ(j["resident_bytes"], c.resident_bytes);
@@ -278,7 +279,7 @@ TEST(FormatJson, ParsesBackToEveryField) {
     EXPECT_EQ(j["lock_report"], c.lock_report);
     EXPECT_EQ(j["command"].get<std::vector<std::string>>(), c.command);
     EXPECT_EQ(j["in_trouble"], in_trouble(c));
-    EXPECT_EQ(j.size(), 18u);
+    EXPECT_EQ(j.size(), 19u);
   }
   EXPECT_EQ(doc["children"][2]["last_exit_status"], -9);
   EXPECT_EQ(doc["children"][1]["last_failure"], "a \"quoted\"\nline\twith \\ and é");
