@@ -11,7 +11,7 @@ namespace dm = duende::mlock;
 
 namespace {
 
-dm::MlockConfig to_cpp(const duende_mlock_config& c) {
+dm::MlockConfig to_cpp(const duende_mlock_config& c, bool relock_after_fork) {
   return dm::MlockConfig::builder()
       .current(c.current)
       .future(c.future)
@@ -19,6 +19,7 @@ dm::MlockConfig to_cpp(const duende_mlock_config& c) {
       .onfault(c.onfault)
       .io_flusher(c.io_flusher)
       .retain_heap(c.retain_heap)
+      .relock_after_fork(relock_after_fork)
       .build();
 }
 
@@ -55,9 +56,15 @@ void duende_mlock_config_init(duende_mlock_config* config) {
 }
 
 int duende_mlock_lock_with_config(const duende_mlock_config* config, duende_mlock_status* status) {
+  return duende_mlock_lock_with_config_relock(config, dm::MlockConfig().relock_after_fork(),
+                                              status);
+}
+
+int duende_mlock_lock_with_config_relock(const duende_mlock_config* config, bool relock_after_fork,
+                                         duende_mlock_status* status) {
   if (!config || !status) return EINVAL;
   try {
-    const auto r = dm::lock_with_config(to_cpp(*config));
+    const auto r = dm::lock_with_config(to_cpp(*config, relock_after_fork));
     if (!r) {
       *status = to_c(dm::MlockStatus::failed(r.error().error_number()));
       return r.error().error_number();

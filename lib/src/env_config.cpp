@@ -23,6 +23,7 @@ constexpr Flag kFlags[] = {
     {kEnvRequired, &MlockConfig::required, &MlockConfigBuilder::required},
     {kEnvIoFlusher, &MlockConfig::io_flusher, &MlockConfigBuilder::io_flusher},
     {kEnvRetainHeap, &MlockConfig::retain_heap, &MlockConfigBuilder::retain_heap},
+    {kEnvRelockAfterFork, &MlockConfig::relock_after_fork, &MlockConfigBuilder::relock_after_fork},
 };
 
 }  // namespace

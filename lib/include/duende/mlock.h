@@ -27,7 +27,10 @@
 extern "C" {
 #endif
 
-/* What to lock; see MlockConfig in <duende/mlock.hpp> for each flag's meaning. */
+/* What to lock; see MlockConfig in <duende/mlock.hpp> for each flag's meaning. Its size
+ * is part of the ABI (callers allocate it), so relock_after_fork, added later, is not a
+ * field: duende_mlock_lock_with_config() takes its default (on), and
+ * duende_mlock_lock_with_config_relock() chooses it. */
 typedef struct duende_mlock_config {
   bool current;     /* MCL_CURRENT (default true) */
   bool future;      /* MCL_FUTURE (default true) */
@@ -74,10 +77,21 @@ DUENDE_MLOCK_C_API void duende_mlock_config_init(duende_mlock_config* config);
 DUENDE_MLOCK_C_API int duende_mlock_lock_with_config(const duende_mlock_config* config,
                                                      duende_mlock_status* status);
 
+/* duende_mlock_lock_with_config() with MlockConfig::relock_after_fork() chosen: when
+ * relock_after_fork and config->future and the lock succeeds, every child this process
+ * fork()s afterwards locks itself again (mlockall(MCL_FUTURE | MCL_ONFAULT, plus
+ * MCL_CURRENT when config->current) from a pthread_atfork() child handler), as the
+ * kernel gives a forked child no locks. Not for vfork(), posix_spawn() or clone().
+ * duende_mlock_lock_with_config() is this with relock_after_fork = true (the default);
+ * DUENDE_MLOCK_RELOCK_AFTER_FORK=0 turns it off for the preload shim. Since 1.1. */
+DUENDE_MLOCK_C_API int duende_mlock_lock_with_config_relock(const duende_mlock_config* config,
+                                                            bool relock_after_fork,
+                                                            duende_mlock_status* status);
+
 /* duende_mlock_lock_with_config() with the defaults. `status` may be NULL. */
 DUENDE_MLOCK_C_API int duende_mlock_lock_all(duende_mlock_status* status);
 
-/* munlockall(). Returns 0 or the errno. */
+/* munlockall(); children forked afterwards no longer re-lock. Returns 0 or the errno. */
 DUENDE_MLOCK_C_API int duende_mlock_unlock_all(void);
 
 /* VmLck > 0 for this process. */

@@ -3,9 +3,10 @@
 // A C++20 port of the Rust crate duende-mlock. A daemon that serves as a swap device (a
 // ublk or NBD server, a userspace block driver) deadlocks if the kernel swaps out its own
 // pages: to swap them back in it needs itself. Pinning the process with mlockall() cures
-// that. Locks are per process: they are not inherited across fork() and are dropped by
-// execve(), so every such process locks itself, by linking this library or by being
-// started with libduende-mlock-preload.so in LD_PRELOAD.
+// that. Locks are per process: the kernel does not pass them on across fork() and drops
+// them in execve(), so every such process locks itself, by linking this library or by
+// being started with libduende-mlock-preload.so in LD_PRELOAD. For fork() the library
+// does it for you: see MlockConfig::relock_after_fork().
 //
 // Thread safety: every function here may be called from any thread. Locking is a property
 // of the whole process, so concurrent lock/unlock calls race in the kernel's sense only.
@@ -29,7 +30,8 @@ class MlockConfigBuilder;
 
 // What lock_with_config() should do. Immutable; build one with MlockConfig::builder().
 // Defaults are the crate's: current, future and required on; onfault off. The additions
-// beyond the crate (io_flusher, retain_heap) default to off.
+// beyond the crate (io_flusher, retain_heap) default to off, except relock_after_fork,
+// which is on (see there why).
 class MlockConfig {
  public:
   // The default configuration (same as builder().build()).
@@ -52,6 +54,30 @@ class MlockConfig {
   // Tune malloc so freed heap is kept rather than returned to the kernel and re-faulted
   // under pressure: M_TRIM_THRESHOLD and M_MMAP_MAX as real-time programs do.
   bool retain_heap() const noexcept { return retain_heap_; }
+  // After a successful lock with future(), make every child this process fork()s lock
+  // itself again: the kernel gives a forked child no locks (VmLck 0, MCL_FUTURE off), so a
+  // forked worker of a locked daemon could be swapped out, the deadlock this library exists
+  // to prevent. Done by a pthread_atfork() child handler, registered once by the first such
+  // lock, that calls mlockall(MCL_FUTURE | MCL_ONFAULT, plus MCL_CURRENT when current())
+  // in the child before fork() returns there (retried without MCL_ONFAULT on EINVAL). The
+  // child's failure to lock is not reported (it cannot be, from there): it goes on, as it
+  // would have without this option.
+  // MCL_ONFAULT, whatever onfault() says: the child locks the pages it shares with its
+  // parent where they are (still locked by the parent) without copying them; a full
+  // MCL_CURRENT re-lock would break copy-on-write for every private page, a copy of the
+  // whole heap: measured (tests/bench/bench_relock.cpp, figures at kRelockFlags in
+  // lock.cpp) a fork()+_exit of a locked 256 MiB parent takes 17 ms without re-lock,
+  // 24 ms with MCL_ONFAULT and 179 ms with a full re-lock. Pages the child touches later
+  // are locked as they are faulted in.
+  // Only fork() (and glibc calls that run atfork handlers) re-locks: not vfork(),
+  // posix_spawn(), clone() or _Fork(), which are followed by execve() anyway. Each later
+  // lock_with_config() that locks decides anew (with this off, or without future(), the
+  // re-locking stops), and so does unlock_all(): process-wide, the last one counts. Default on,
+  // unlike the crate: a process that asked for its future memory to be locked asked for its forked
+  // workers' too, and with MCL_ONFAULT the cost is bounded (1.2x to 1.9x a plain fork() of a locked
+  // parent, no copying). Turn it off for a large parent that forks often only to execve() at once
+  // (or use posix_spawn()). Environment: DUENDE_MLOCK_RELOCK_AFTER_FORK.
+  bool relock_after_fork() const noexcept { return relock_after_fork_; }
 
   // True when a lock is requested (current or future) and its failure is fatal (required):
   // a process run under this config must not go on unlocked. False for a config that asks
@@ -68,6 +94,7 @@ class MlockConfig {
   bool onfault_ = false;
   bool io_flusher_ = false;
   bool retain_heap_ = false;
+  bool relock_after_fork_ = true;
 };
 
 // Builder for MlockConfig; each setter returns the builder for chaining.
@@ -79,6 +106,9 @@ class MlockConfigBuilder {
   MlockConfigBuilder& onfault(bool on) noexcept { return config_.onfault_ = on, *this; }
   MlockConfigBuilder& io_flusher(bool on) noexcept { return config_.io_flusher_ = on, *this; }
   MlockConfigBuilder& retain_heap(bool on) noexcept { return config_.retain_heap_ = on, *this; }
+  MlockConfigBuilder& relock_after_fork(bool on) noexcept {
+    return config_.relock_after_fork_ = on, *this;
+  }
   MlockConfig build() const noexcept { return config_; }
 
  private:
@@ -179,15 +209,18 @@ DUENDE_MLOCK_API Result<MlockStatus, MlockError> lock_all();
 //  - io_flusher: prctl(PR_SET_IO_FLUSHER); a failure is an error (Operation::IoFlusher)
 //    when required, else ignored (best effort) and locking goes on;
 //  - mlockall() with MCL_CURRENT/MCL_FUTURE/MCL_ONFAULT as asked; EINVAL with onfault is
-//    retried without MCL_ONFAULT (status.onfault_dropped()).
+//    retried without MCL_ONFAULT (status.onfault_dropped());
+//  - once locked, forked children re-lock when future() and relock_after_fork() (the
+//    pthread_atfork() handler is registered at the first such call), else they stop to.
 // On success returns locked(VmLck bytes). On failure returns the error when required(),
 // otherwise a successful result holding failed(errno).
 // When the environment has DUENDE_MLOCK_REPORT=1 and NOTIFY_SOCKET, the outcome is also
 // sent there as one sd_notify-format datagram (see send_lock_report()).
 DUENDE_MLOCK_API Result<MlockStatus, MlockError> lock_with_config(const MlockConfig& config);
 
-// munlockall(): unlocks every locked page and ends MCL_FUTURE. Fails only on a kernel
-// error (errno as MlockError).
+// munlockall(): unlocks every locked page and ends MCL_FUTURE; children forked afterwards
+// no longer re-lock (relock_after_fork()). Fails only on a kernel error (errno as
+// MlockError).
 DUENDE_MLOCK_API Result<void, MlockError> unlock_all();
 
 // True when VmLck of this process is above zero. False also when /proc is unreadable.
@@ -237,10 +270,12 @@ inline constexpr const char* kEnvOnfault = "DUENDE_MLOCK_ONFAULT";
 inline constexpr const char* kEnvRequired = "DUENDE_MLOCK_REQUIRED";
 inline constexpr const char* kEnvIoFlusher = "DUENDE_MLOCK_IO_FLUSHER";
 inline constexpr const char* kEnvRetainHeap = "DUENDE_MLOCK_RETAIN_HEAP";
+inline constexpr const char* kEnvRelockAfterFork = "DUENDE_MLOCK_RELOCK_AFTER_FORK";
 
 // The environment a supervisor gives a child so that it locks as `config` says: in this
 // fixed order, kEnvReport="1" (only when `report`), then kEnvCurrent, kEnvFuture,
-// kEnvOnfault, kEnvRequired, kEnvIoFlusher and kEnvRetainHeap, each "1" or "0". Every flag
+// kEnvOnfault, kEnvRequired, kEnvIoFlusher, kEnvRetainHeap and kEnvRelockAfterFork, each
+// "1" or "0". Every flag
 // is spelled out, so the child's result does not depend on the library's defaults:
 // config_from_environment() over these pairs gives back `config`. Does not include
 // NOTIFY_SOCKET or LD_PRELOAD. Pure; throws only std::bad_alloc.
@@ -251,10 +286,10 @@ DUENDE_MLOCK_API std::vector<std::pair<std::string, std::string>> lock_environme
 using EnvLookup = std::function<const char*(const char*)>;
 
 // Reads the MlockConfig flags (kEnvCurrent, kEnvFuture, kEnvOnfault, kEnvRequired,
-// kEnvIoFlusher, kEnvRetainHeap) through `lookup`. Each is "1" or "0"; unset or empty keeps
-// MlockConfig's default. Anything else is an error naming the first such variable and its
-// value, e.g. `DUENDE_MLOCK_REQUIRED="yes" is invalid: use 1 or 0`, never a silent
-// default. kEnvReport is not read here (send_lock_report() reads it). No side effects.
+// kEnvIoFlusher, kEnvRetainHeap, kEnvRelockAfterFork) through `lookup`. Each is "1" or "0"; unset
+// or empty keeps MlockConfig's default. Anything else is an error naming the first such variable
+// and its value, e.g. `DUENDE_MLOCK_REQUIRED="yes" is invalid: use 1 or 0`, never a silent default.
+// kEnvReport is not read here (send_lock_report() reads it). No side effects.
 DUENDE_MLOCK_API Result<MlockConfig, std::string> config_from_environment(const EnvLookup& lookup);
 
 // config_from_environment() over the process environment (std::getenv). Not safe against

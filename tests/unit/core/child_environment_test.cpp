@@ -34,6 +34,7 @@ TEST(ChildEnvironment, DefaultsAreExactlyTheseSortedByKey) {
                                                                 "DUENDE_MLOCK_FUTURE=1",
                                                                 "DUENDE_MLOCK_IO_FLUSHER=0",
                                                                 "DUENDE_MLOCK_ONFAULT=0",
+                                                                "DUENDE_MLOCK_RELOCK_AFTER_FORK=1",
                                                                 "DUENDE_MLOCK_REPORT=1",
                                                                 "DUENDE_MLOCK_REQUIRED=1",
                                                                 "DUENDE_MLOCK_RETAIN_HEAP=0",

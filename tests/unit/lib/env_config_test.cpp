@@ -23,8 +23,8 @@ Result<MlockConfig, std::string> from(const std::map<std::string, std::string>& 
   });
 }
 
-// Config number `bits` of the 64: bit 0 current, 1 future, 2 onfault, 3 required,
-// 4 io_flusher, 5 retain_heap.
+// Config number `bits` of the 128: bit 0 current, 1 future, 2 onfault, 3 required,
+// 4 io_flusher, 5 retain_heap, 6 relock_after_fork.
 MlockConfig config_of(unsigned bits) {
   return MlockConfig::builder()
       .current(bits & 1)
@@ -33,6 +33,7 @@ MlockConfig config_of(unsigned bits) {
       .required(bits & 8)
       .io_flusher(bits & 16)
       .retain_heap(bits & 32)
+      .relock_after_fork(bits & 64)
       .build();
 }
 
@@ -54,7 +55,8 @@ TEST(ConfigFromEnvironment, ReadsEveryVariable) {
                        {"DUENDE_MLOCK_ONFAULT", "1"},
                        {"DUENDE_MLOCK_REQUIRED", "0"},
                        {"DUENDE_MLOCK_IO_FLUSHER", "1"},
-                       {"DUENDE_MLOCK_RETAIN_HEAP", "1"}});
+                       {"DUENDE_MLOCK_RETAIN_HEAP", "1"},
+                       {"DUENDE_MLOCK_RELOCK_AFTER_FORK", "0"}});
   ASSERT_TRUE(c) << c.error();
   EXPECT_FALSE(c->current());
   EXPECT_FALSE(c->future());
@@ -62,6 +64,23 @@ TEST(ConfigFromEnvironment, ReadsEveryVariable) {
   EXPECT_FALSE(c->required());
   EXPECT_TRUE(c->io_flusher());
   EXPECT_TRUE(c->retain_heap());
+  EXPECT_FALSE(c->relock_after_fork());
+}
+
+TEST(ConfigFromEnvironment, RelockAfterForkIsOnUnlessTurnedOff) {
+  EXPECT_TRUE(MlockConfig().relock_after_fork());
+  for (const char* value : {"", "1"}) {
+    const auto c = from({{"DUENDE_MLOCK_RELOCK_AFTER_FORK", value}});
+    ASSERT_TRUE(c) << c.error();
+    EXPECT_TRUE(c->relock_after_fork()) << '"' << value << '"';
+  }
+  const auto off = from({{"DUENDE_MLOCK_RELOCK_AFTER_FORK", "0"}});
+  ASSERT_TRUE(off) << off.error();
+  EXPECT_FALSE(off->relock_after_fork());
+  EXPECT_EQ(*off, MlockConfig::builder().relock_after_fork(false).build());
+  const auto bad = from({{"DUENDE_MLOCK_RELOCK_AFTER_FORK", "off"}});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error(), "DUENDE_MLOCK_RELOCK_AFTER_FORK=\"off\" is invalid: use 1 or 0");
 }
 
 TEST(ConfigFromEnvironment, WithoutLookupReadsTheProcessEnvironment) {
@@ -108,22 +127,25 @@ TEST(LockEnvironment, ListsReportThenEveryFlagInOrder) {
                                               {"DUENDE_MLOCK_ONFAULT", "1"},
                                               {"DUENDE_MLOCK_REQUIRED", "0"},
                                               {"DUENDE_MLOCK_IO_FLUSHER", "0"},
-                                              {"DUENDE_MLOCK_RETAIN_HEAP", "0"}}));
+                                              {"DUENDE_MLOCK_RETAIN_HEAP", "0"},
+                                              {"DUENDE_MLOCK_RELOCK_AFTER_FORK", "1"}}));
 }
 
 TEST(LockEnvironment, WithoutReportOmitsOnlyTheReportVariable) {
-  const MlockConfig c = MlockConfig::builder().io_flusher(true).retain_heap(true).build();
+  const MlockConfig c =
+      MlockConfig::builder().io_flusher(true).retain_heap(true).relock_after_fork(false).build();
   EXPECT_EQ(lock_environment(c, false), (Environment{{"DUENDE_MLOCK_CURRENT", "1"},
                                                      {"DUENDE_MLOCK_FUTURE", "1"},
                                                      {"DUENDE_MLOCK_ONFAULT", "0"},
                                                      {"DUENDE_MLOCK_REQUIRED", "1"},
                                                      {"DUENDE_MLOCK_IO_FLUSHER", "1"},
-                                                     {"DUENDE_MLOCK_RETAIN_HEAP", "1"}}));
+                                                     {"DUENDE_MLOCK_RETAIN_HEAP", "1"},
+                                                     {"DUENDE_MLOCK_RELOCK_AFTER_FORK", "0"}}));
 }
 
 TEST(LockEnvironment, NamesAreThePublicConstants) {
   const Environment env = lock_environment(MlockConfig());
-  ASSERT_EQ(env.size(), 7u);
+  ASSERT_EQ(env.size(), 8u);
   EXPECT_EQ(env[0].first, kEnvReport);
   EXPECT_EQ(env[1].first, kEnvCurrent);
   EXPECT_EQ(env[2].first, kEnvFuture);
@@ -131,15 +153,17 @@ TEST(LockEnvironment, NamesAreThePublicConstants) {
   EXPECT_EQ(env[4].first, kEnvRequired);
   EXPECT_EQ(env[5].first, kEnvIoFlusher);
   EXPECT_EQ(env[6].first, kEnvRetainHeap);
+  EXPECT_EQ(env[7].first, kEnvRelockAfterFork);
 }
 
 class LockEnvironmentRoundTrip : public testing::TestWithParam<unsigned> {};
 
 TEST_P(LockEnvironmentRoundTrip, ConfigFromEnvironmentGivesTheConfigBack) {
   const MlockConfig config = config_of(GetParam());
-  // config_of() must use every bit, or the 64 cases would not be 64 distinct configs.
+  // config_of() must use every bit, or the 128 cases would not be 128 distinct configs.
   ASSERT_EQ(config.current() + 2 * config.future() + 4 * config.onfault() + 8 * config.required() +
-                16 * config.io_flusher() + 32 * config.retain_heap(),
+                16 * config.io_flusher() + 32 * config.retain_heap() +
+                64 * config.relock_after_fork(),
             static_cast<int>(GetParam()));
   for (const bool report : {true, false}) {
     std::map<std::string, std::string> env;
@@ -150,7 +174,7 @@ TEST_P(LockEnvironmentRoundTrip, ConfigFromEnvironmentGivesTheConfigBack) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllFlagCombinations, LockEnvironmentRoundTrip, testing::Range(0u, 64u));
+INSTANTIATE_TEST_SUITE_P(AllFlagCombinations, LockEnvironmentRoundTrip, testing::Range(0u, 128u));
 
 }  // namespace
 }  // namespace duende::mlock

@@ -17,6 +17,7 @@ TEST(MlockConfig, DefaultsMatchTheCrate) {
   EXPECT_FALSE(c.onfault());
   EXPECT_FALSE(c.io_flusher());
   EXPECT_FALSE(c.retain_heap());
+  EXPECT_TRUE(c.relock_after_fork()) << "beyond the crate: on by default";
   EXPECT_EQ(c, MlockConfig());
 }
 
@@ -28,6 +29,7 @@ TEST(MlockConfig, BuilderSetsEachFlag) {
                             .onfault(true)
                             .io_flusher(true)
                             .retain_heap(true)
+                            .relock_after_fork(false)
                             .build();
   EXPECT_FALSE(c.current());
   EXPECT_FALSE(c.future());
@@ -35,7 +37,9 @@ TEST(MlockConfig, BuilderSetsEachFlag) {
   EXPECT_TRUE(c.onfault());
   EXPECT_TRUE(c.io_flusher());
   EXPECT_TRUE(c.retain_heap());
+  EXPECT_FALSE(c.relock_after_fork());
   EXPECT_NE(c, MlockConfig());
+  EXPECT_NE(MlockConfig::builder().relock_after_fork(false).build(), MlockConfig());
 }
 
 TEST(MlockConfig, MustBeLockedWhenALockIsRequestedAndRequired) {
@@ -52,6 +56,7 @@ TEST(MlockConfig, MustBeLockedWhenALockIsRequestedAndRequired) {
                   .onfault(true)
                   .io_flusher(true)
                   .retain_heap(true)
+                  .relock_after_fork(false)
                   .build()
                   .must_be_locked());
 }

@@ -70,7 +70,8 @@ INSTANTIATE_TEST_SUITE_P(Table, PreloadShimRejects,
                          testing::Values("DUENDE_MLOCK_CURRENT=yes", "DUENDE_MLOCK_FUTURE=2",
                                          "DUENDE_MLOCK_ONFAULT=true", "DUENDE_MLOCK_REQUIRED=no",
                                          "DUENDE_MLOCK_IO_FLUSHER=on",
-                                         "DUENDE_MLOCK_RETAIN_HEAP=-1"),
+                                         "DUENDE_MLOCK_RETAIN_HEAP=-1",
+                                         "DUENDE_MLOCK_RELOCK_AFTER_FORK=yes"),
                          test::StringParamName());
 
 }  // namespace
