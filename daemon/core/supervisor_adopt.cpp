@@ -185,17 +185,28 @@ void Supervisor::adopt_children(SavedState saved) {
       if (!child.restore(entry)) pending_start_.erase(entry.name);
       continue;
     }
+    // A process started from an older definition is stopped as that one said (its stop
+    // signal and timeout), then started from the new one.
+    const ChildSpec configured = child.spec();
+    const bool definition_changed = entry.definition != definition_hash(configured);
+    if (definition_changed) {
+      ChildSpec as_started = configured;
+      as_started.stop_signal = entry.stop_signal;
+      as_started.stop_timeout_sec = entry.stop_timeout_sec;
+      child.replace_spec(std::move(as_started));  // no process yet: only the spec changes
+    }
     if (!child.adopt(entry, fd)) {
       gone += (gone.empty() ? "" : ", ") + entry.name;
+      if (definition_changed) child.replace_spec(configured);
       child.restore(entry);
       continue;
     }
     ++adopted;
     pending_start_.erase(entry.name);
-    if (entry.definition != definition_hash(child.spec())) {
+    if (definition_changed) {
       ++changed;
       log_notice(entry.name + ": its definition changed while the supervisor was down; restarting");
-      child.restart(true);
+      child.replace_spec(configured);  // stops it, then starts it from `configured`
     }
   }
   for (const auto& [name, fd] : stored) {

@@ -74,17 +74,23 @@ TEST(Adoption, ADefinitionChangedMeanwhileRestartsThatChildOnly) {
   const Before before = run_first();
   SupervisorRig second(R"({"children": {
     "a": {"exec": ["/bin/a"], "ready": "exec"},
-    "b": {"exec": ["/bin/b", "--new"], "ready": "exec", "after": ["a"]}}})");
+    "b": {"exec": ["/bin/b", "--new"], "ready": "exec", "after": ["a"],
+          "stop_signal": "SIGINT"}}})");
   second.fake.set_own_pid(2);
   keep_running(second.fake, before);
   second.sup().start(saved_from(before.files));
   second.fake.advance(std::chrono::seconds(1));
   EXPECT_TRUE(second.fake.signals_to(before.a).empty());
   EXPECT_EQ(second.child("a").pid(), before.a);
+  // Stopped as its own definition said (SIGTERM), started from the new one.
   EXPECT_EQ(second.fake.signals_to(before.b), std::vector<int>{SIGTERM});
   ASSERT_EQ(second.fake.spawns_of("b").size(), 1u);
   EXPECT_EQ(second.fake.spawns_of("b")[0].request.argv.back(), "--new");
   EXPECT_EQ(second.state("b"), ChildState::Running);
+  EXPECT_EQ(second.child("b").spec().stop_signal, SIGINT);
+  second.sup().shutdown();
+  second.fake.advance(std::chrono::seconds(1));
+  EXPECT_EQ(second.fake.signals_to(second.fake.last_pid("b")), std::vector<int>{SIGINT});
 }
 
 TEST(Adoption, APidNowUsedByAnotherProgramIsNeitherAdoptedNorSignalled) {
