@@ -215,6 +215,17 @@ class Sleeper {
 
 bool can_lock() { return test::cannot_lock_reason() == nullptr; }
 
+// Whether process `pid` has its SIGTERM handler installed (SigCgt of /proc/PID/status): a
+// child ready at exec may be stopped before its main() ran, and then dies of the signal.
+bool catches_sigterm(pid_t pid) {
+  std::istringstream in(read_text("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("SigCgt:", 0) == 0)
+      return (std::stoull(line.substr(7), nullptr, 16) >> (SIGTERM - 1)) & 1u;
+  return false;
+}
+
 // VmLck > 0, where this build can lock at all.
 bool locked_if_it_can(pid_t pid) { return !can_lock() || test::vm_lck(pid) > 0; }
 
@@ -316,6 +327,8 @@ TEST_F(SupervisorAdoption, ASigkilledSupervisorsChildrenAreAdoptedByTheNextOne) 
   EXPECT_TRUE(locked_if_it_can(a2));
   EXPECT_TRUE(process_alive(b));
   EXPECT_EQ(our_test_children(h), 2);
+  // Its SIGTERM handler in place, so that its end below is an exit with status 0.
+  ASSERT_TRUE(h.wait_until([&] { return catches_sigterm(a2); }));
 
   EXPECT_EQ(h.stop(), 0);
   EXPECT_TRUE(orphans.wait_gone(h, {a, a2, b}));
