@@ -17,27 +17,39 @@ namespace duende::supervisor {
 // someone else, whose status the kernel did not keep. The core's ExitStatus::kUnknown.
 inline constexpr std::int32_t kExitStatusUnknown = -2147483647 - 1;
 
+// One process of a child's tree, as the Processes property (a(usbtt)) lists it.
+struct TreeProcess {
+  std::uint32_t pid = 0;
+  std::string comm;                 // /proc/PID/comm
+  bool locked = false;              // VmLck > 0
+  std::uint64_t locked_bytes = 0;   // VmLck
+  std::uint64_t swapped_bytes = 0;  // VmSwap
+  bool operator==(const TreeProcess&) const = default;
+};
+
 // One child, as org.duende.MlockSupervisor1.Child shows it.
 struct ChildProperties {
-  std::string name;                     // Name
-  std::string state;                    // State: to_string(ChildState)
-  std::uint32_t pid = 0;                // Pid, 0 when no process
-  std::uint64_t started_at_us = 0;      // StartedAt: µs since the epoch, 0 when no process
-  bool adopted = false;                 // Adopted: started by an earlier supervisor process
-  std::uint64_t adopted_at_us = 0;      // AdoptedAt: µs since the epoch, 0 unless adopted
-  bool is_locked = false;               // IsLocked: a process with VmLck > 0
-  std::uint64_t locked_bytes = 0;       // LockedBytes: VmLck
-  std::uint64_t swapped_bytes = 0;      // SwappedBytes: VmSwap
-  std::uint64_t resident_bytes = 0;     // ResidentBytes: VmRSS
-  bool fully_locked = false;            // FullyLocked: the last smaps coverage check passed
-  std::uint32_t unlocked_mappings = 0;  // UnlockedMappings: see TroubleFacts
-  bool must_be_locked = false;          // MustBeLocked
-  std::string lock_report;              // LockReport: what the child itself reported
-  std::uint32_t restarts = 0;           // Restarts
-  std::int32_t last_exit_status = 0;    // LastExitStatus: code, -N for signal N, or
-                                        // kExitStatusUnknown
-  std::string last_failure;             // LastFailure
-  std::vector<std::string> command;     // Command: its argv
+  std::string name;                      // Name
+  std::string state;                     // State: to_string(ChildState)
+  std::uint32_t pid = 0;                 // Pid, 0 when no process
+  std::uint64_t started_at_us = 0;       // StartedAt: µs since the epoch, 0 when no process
+  bool adopted = false;                  // Adopted: started by an earlier supervisor process
+  std::uint64_t adopted_at_us = 0;       // AdoptedAt: µs since the epoch, 0 unless adopted
+  bool is_locked = false;                // IsLocked: a process with VmLck > 0
+  std::uint64_t locked_bytes = 0;        // LockedBytes: VmLck
+  std::uint64_t swapped_bytes = 0;       // SwappedBytes: VmSwap
+  std::uint64_t resident_bytes = 0;      // ResidentBytes: VmRSS
+  bool fully_locked = false;             // FullyLocked: the last smaps coverage check passed
+  std::uint32_t unlocked_mappings = 0;   // UnlockedMappings: see TroubleFacts
+  std::vector<TreeProcess> processes;    // Processes: every process of its tree, main first
+  std::uint32_t unlocked_processes = 0;  // UnlockedProcesses: see TroubleFacts
+  bool must_be_locked = false;           // MustBeLocked
+  std::string lock_report;               // LockReport: what the child itself reported
+  std::uint32_t restarts = 0;            // Restarts
+  std::int32_t last_exit_status = 0;     // LastExitStatus: code, -N for signal N, or
+                                         // kExitStatusUnknown
+  std::string last_failure;              // LastFailure
+  std::vector<std::string> command;      // Command: its argv
 
   bool operator==(const ChildProperties&) const = default;
 };
@@ -62,6 +74,8 @@ void for_each_child_property(F&& f) {
   f("ResidentBytes", &ChildProperties::resident_bytes);
   f("FullyLocked", &ChildProperties::fully_locked);
   f("UnlockedMappings", &ChildProperties::unlocked_mappings);
+  f("Processes", &ChildProperties::processes);
+  f("UnlockedProcesses", &ChildProperties::unlocked_processes);
   f("MustBeLocked", &ChildProperties::must_be_locked);
   f("LockReport", &ChildProperties::lock_report);
   f("Restarts", &ChildProperties::restarts);
@@ -83,6 +97,8 @@ struct ManagerProperties {
   std::uint32_t restarts = 0;            // Restarts: starts that adopted a dead one's children
   std::uint32_t reexecs = 0;             // Reexecs: re-execs in place
   std::string reexec_failure;            // ReexecFailure: why the last one did not happen
+  std::string process_tracking;          // ProcessTracking: "cgroup v2: PATH" or
+                                         // "process groups: WHY" (a double fork escapes)
 
   bool operator==(const ManagerProperties&) const = default;
 };
@@ -100,6 +116,7 @@ void for_each_manager_property(F&& f) {
   f("Restarts", &ManagerProperties::restarts);
   f("Reexecs", &ManagerProperties::reexecs);
   f("ReexecFailure", &ManagerProperties::reexec_failure);
+  f("ProcessTracking", &ManagerProperties::process_tracking);
 }
 
 // The D-Bus names of the properties whose values differ between `a` and `b`, in table

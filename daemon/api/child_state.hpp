@@ -43,9 +43,12 @@ struct TroubleFacts {
   // Lockable mappings without the lock at the last smaps check, for a child whose lock
   // covers every mapping (mlock "future"); 0 otherwise, and before the first check.
   std::uint64_t unlocked_mappings = 0;
+  // Processes of its tree (its cgroup) other than the main one that run unlocked.
+  std::uint64_t unlocked_processes = 0;
 };
 
-// A child is in trouble when it failed, or must be locked and runs with VmLck 0, with
+// A child is in trouble when it failed, or must be locked and runs with VmLck 0, with an
+// unlocked process in its tree, with
 // pages in swap, or with mappings it unlocked (munlock() of a region while VmLck stays
 // above 0: those pages can be swapped out next): each is a lost lock, the deadlock this project
 // exists to prevent. The supervisor's STATUS= ("degraded"), the manager's Degraded state, `mlockctl

@@ -49,6 +49,8 @@ class Reexecutor final : public ReexecControl {
 
   mlock::Result<void, std::string> request_reexec(const std::string& who) override;
   const std::string& reexec_failure() const override { return failure_; }
+  // The pid of the binary's check under way (reaped here, by nobody else), or -1.
+  pid_t check_pid() const { return check_pid_; }
 
   static constexpr std::chrono::seconds kCheckTimeout{30};
 

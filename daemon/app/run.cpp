@@ -2,9 +2,11 @@
 
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <system_error>
 
@@ -16,7 +18,9 @@
 #include "core/saved_state.hpp"
 #include "core/supervisor.hpp"
 #include "duende/mlock.hpp"
+#include "os/cgroup.hpp"
 #include "os/event_loop.hpp"
+#include "os/fd_store.hpp"
 #include "os/instance_lock.hpp"
 #include "os/kernel_system.hpp"
 #include "os/log.hpp"
@@ -58,7 +62,7 @@ mlock::Result<void, RunError> lock_self(const mlock::MlockConfig& config) {
 // Everything run() sets up before the loop, owned in the order it is torn down.
 struct Daemon {
   Daemon(const rlimit& child_nofile, const std::string& state_dir)
-      : system(loop, child_nofile, state_dir) {}
+      : system(loop, child_nofile, state_dir, Cgroups::set_up(fd_store_available())) {}
   EventLoop loop;
   KernelSystem system;
 };
@@ -132,6 +136,10 @@ mlock::Result<void, RunError> run(const Options& options) {
   if (auto locked = lock_self(config->self_mlock); !locked) return fail(locked.error());
   const std::string state_dir = dir + "/state";
   if (auto made = make_directory(state_dir); !made) return os_failure(made.error());
+  // Orphans of the children's trees (a daemon that double-forks) come to us, not to init:
+  // their exit statuses are ours to read, and none lingers as a zombie (reap_strays()).
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0)
+    log_warning(std::string("cannot become the children's subreaper: ") + std::strerror(errno));
   auto signals = SignalReader::open({SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR2});
   if (!signals) return os_failure(signals.error());
   std::unique_ptr<Daemon> daemon;
@@ -190,6 +198,8 @@ mlock::Result<void, RunError> run(const Options& options) {
         (void)supervisor.reload();
       else if (signo == SIGUSR2)
         (void)reexecutor->request_reexec("SIGUSR2");
+      else if (signo == SIGCHLD)
+        daemon->system.reap_strays(reexecutor->check_pid());
     }
   });
   log_notice("mlock-supervisor " MLOCK_SUPERVISOR_VERSION +
@@ -205,6 +215,7 @@ mlock::Result<void, RunError> run(const Options& options) {
   });
   reexecutor.reset();
   bus.reset();
+  daemon->system.remove_cgroup_base();  // ours and empty after a clean stop
   loop.remove(signals->fd());
   loop.remove(notify_socket->fd());
   return {};

@@ -79,6 +79,8 @@ ChildProperties child_properties(const Child& c) {
   p.resident_bytes = c.memory().resident_bytes;
   p.fully_locked = c.memory().coverage_checked && c.memory().fully_locked;
   p.unlocked_mappings = static_cast<std::uint32_t>(c.unlocked_mappings());
+  p.processes = c.processes();
+  p.unlocked_processes = c.unlocked_processes();
   p.must_be_locked = c.must_be_locked();
   p.lock_report = c.lock_report_text();
   p.restarts = c.restarts();
@@ -102,6 +104,7 @@ ManagerProperties manager_properties(const Supervisor& s, const ReexecControl* r
   p.restarts = s.supervisor_restarts();
   p.reexecs = s.reexecs();
   if (reexec) p.reexec_failure = reexec->reexec_failure();
+  p.process_tracking = s.process_tracking().description;
   return p;
 }
 
@@ -206,6 +209,7 @@ uint64_t ManagerObject::StartedAt() { return published_.started_at_us; }
 uint32_t ManagerObject::Restarts() { return published_.restarts; }
 uint32_t ManagerObject::Reexecs() { return published_.reexecs; }
 std::string ManagerObject::ReexecFailure() { return published_.reexec_failure; }
+std::string ManagerObject::ProcessTracking() { return published_.process_tracking; }
 
 // ---- Child ----
 
@@ -264,5 +268,14 @@ uint32_t ChildObject::Restarts() { return current().restarts; }
 int32_t ChildObject::LastExitStatus() { return current().last_exit_status; }
 std::string ChildObject::LastFailure() { return current().last_failure; }
 std::vector<std::string> ChildObject::Command() { return current().command; }
+std::vector<sdbus::Struct<uint32_t, std::string, bool, uint64_t, uint64_t>>
+ChildObject::Processes() {
+  std::vector<sdbus::Struct<uint32_t, std::string, bool, uint64_t, uint64_t>> out;
+  out.reserve(current().processes.size());
+  for (const TreeProcess& p : current().processes)
+    out.emplace_back(p.pid, p.comm, p.locked, p.locked_bytes, p.swapped_bytes);
+  return out;
+}
+uint32_t ChildObject::UnlockedProcesses() { return current().unlocked_processes; }
 
 }  // namespace duende::supervisor

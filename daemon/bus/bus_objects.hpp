@@ -62,6 +62,7 @@ class ManagerObject final
   uint32_t Restarts() override;
   uint32_t Reexecs() override;
   std::string ReexecFailure() override;
+  std::string ProcessTracking() override;
 
   std::string caller() const;
 
@@ -97,6 +98,8 @@ class ChildObject final
   uint64_t ResidentBytes() override;
   bool FullyLocked() override;
   uint32_t UnlockedMappings() override;
+  std::vector<sdbus::Struct<uint32_t, std::string, bool, uint64_t, uint64_t>> Processes() override;
+  uint32_t UnlockedProcesses() override;
   bool MustBeLocked() override;
   std::string LockReport() override;
   uint32_t Restarts() override;

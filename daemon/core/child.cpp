@@ -18,6 +18,12 @@ std::int64_t wall_us(System& system) {
       .count();
 }
 
+std::string exit_text(const ExitStatus& status) {
+  return !status.known   ? std::string("exited, status unknown (adopted, and the kernel kept none)")
+         : status.killed ? std::string("killed by signal ") + sigabbrev_np(status.code)
+                         : "exited with status " + std::to_string(status.code);
+}
+
 std::string seconds_text(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3g s", s);
@@ -102,6 +108,9 @@ void Child::spawn() {
   lock_failure_.clear();
   inspect_warned_ = false;
   memory_ = {};
+  processes_.clear();
+  first_seen_.clear();
+  unlocked_processes_ = 0;
   lock_lost_ = false;
   killed_ = false;
   if (!spawned) {
@@ -176,7 +185,32 @@ void Child::schedule_restart_or_settle(bool failure) {
 
 void Child::on_process_event() {
   const std::optional<ExitStatus> status = ctx_.system.reap(process_);
-  if (status) on_exited(*status);
+  if (status && !follow_tree(*status)) on_exited(*status);
+}
+
+// The main process ended but its cgroup still has processes (a daemon that forked and let
+// its parent exit, workers outliving their master): the child runs on, as the oldest of
+// them, whose pid becomes the child's. While stopping, what is left is killed at once.
+bool Child::follow_tree(const ExitStatus& status) {
+  if (process_.cgroup.empty()) return false;
+  if (state_ == ChildState::Stopping) {
+    int group_error = 0;
+    ctx_.system.signal(process_, SIGKILL, group_error);
+  }
+  auto next = ctx_.system.follow(process_, [this] { on_process_event(); });
+  if (!next) return false;
+  const pid_t before = process_.pid;
+  ctx_.system.release(process_, false);
+  process_ = std::move(*next);
+  last_exit_status_ = status.as_int();
+  log(state_ == ChildState::Stopping ? LogLevel::Info : LogLevel::Notice,
+      name() + ": main process " + std::to_string(before) + " " + exit_text(status) +
+          "; its cgroup still has processes: following pid " + std::to_string(process_.pid) +
+          (state_ == ChildState::Stopping ? " until the rest is killed" : ""));
+  ctx_.system.store_handle(stored_handle_name(), process_);
+  ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);  // its pid
+  if (state_ != ChildState::Stopping) refresh_memory(false);
+  return true;
 }
 
 void Child::close_process() {
@@ -184,6 +218,9 @@ void Child::close_process() {
   // message per start, not two (a stale one is recognised as exited on adoption).
   ctx_.system.release(process_, false);
   memory_ = {};
+  processes_.clear();
+  first_seen_.clear();
+  unlocked_processes_ = 0;
 }
 
 bool Child::adopt(const SavedChild& saved, int fd) {
@@ -204,6 +241,9 @@ bool Child::adopt(const SavedChild& saved, int fd) {
   if (const auto report = mlock::parse_lock_report(saved.lock_report); report && *report)
     report_ = **report;
   memory_ = {};
+  processes_.clear();
+  first_seen_.clear();
+  unlocked_processes_ = 0;
   lock_lost_ = false;
   killed_ = false;
   inspect_warned_ = false;
@@ -281,10 +321,7 @@ SavedChild Child::saved() const {
 
 void Child::on_exited(ExitStatus status) {
   const ChildState was = state_;
-  const std::string how =
-      !status.known   ? std::string("exited, status unknown (adopted, and the kernel kept none)")
-      : status.killed ? std::string("killed by signal ") + sigabbrev_np(status.code)
-                      : "exited with status " + std::to_string(status.code);
+  const std::string how = exit_text(status);
   const int exit_status = status.as_int();
   close_process();
   last_exit_status_ = exit_status;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "api/child_properties.hpp"
 #include "api/child_state.hpp"
 #include "config/config.hpp"
 #include "core/notify_message.hpp"
@@ -119,11 +120,22 @@ class Child {
                ? memory_.unlocked_mappings
                : 0;
   }
+  // Every process of its tree (its cgroup), the main one first, as the last refresh saw
+  // them; just the main one without a cgroup.
+  const std::vector<TreeProcess>& processes() const { return processes_; }
+  // Processes of the tree but the main one that ran unlocked for kTreeGrace or longer,
+  // for a child that must be locked; else 0.
+  unsigned unlocked_processes() const {
+    return is_active() && must_be_locked() ? unlocked_processes_ : 0;
+  }
+  // How long a new process of the tree may run unlocked (an exec'd helper locks itself
+  // again once its program is loaded) before that counts as a lost lock.
+  static constexpr Clock::duration kTreeGrace = std::chrono::seconds(2);
   // in_trouble() of api/child_state.hpp, or a lost lock not yet recovered.
   bool in_trouble() const {
     return lock_lost_ || supervisor::in_trouble(TroubleFacts{
                              state_, must_be_locked(), is_active() ? memory_.locked_bytes : 0,
-                             memory_.swapped_bytes, unlocked_mappings()});
+                             memory_.swapped_bytes, unlocked_mappings(), unlocked_processes()});
   }
   // What the child itself reported, "" before any report.
   std::string lock_report_text() const;
@@ -138,6 +150,8 @@ class Child {
   void spawn();
   void become_ready();
   void on_process_event();
+  bool follow_tree(const ExitStatus& status);
+  void refresh_tree(bool coverage, const mlock::ProcessMemory& main);
   void on_exited(ExitStatus status);
   void on_timer();
   void fail_start(const std::string& reason);
@@ -175,7 +189,10 @@ class Child {
 
   std::optional<mlock::MlockStatus> report_;
   std::string lock_failure_;  // "lock: <strerror>" from a failed report, for exit reasons
-  duende::mlock::ProcessMemory memory_{};
+  duende::mlock::ProcessMemory memory_{};  // the sums over the tree
+  std::vector<TreeProcess> processes_;
+  std::vector<Clock::time_point> first_seen_;  // of processes_[i]
+  unsigned unlocked_processes_ = 0;
   bool lock_lost_ = false;
   bool inspect_warned_ = false;              // a /proc read failure was logged for this process
   Clock::time_point last_coverage_{};        // the last smaps coverage walk

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "api/text_escape.hpp"
 #include "core/child.hpp"
 #include "os/log.hpp"
 
@@ -79,6 +80,8 @@ void Child::refresh_memory(bool coverage) {
     return;
   }
   const duende::mlock::ProcessMemory before = memory_;
+  const std::vector<TreeProcess> tree_before = processes_;
+  const unsigned unlocked_before = unlocked_processes_;
   // Locked since the last smaps walk (it started, or exec()ed into a program that locks):
   // that walk's verdict is of an unlocked process, so walk again now, once.
   if (!coverage && m->locked_bytes > 0 && before.locked_bytes == 0 && before.coverage_checked) {
@@ -93,15 +96,59 @@ void Child::refresh_memory(bool coverage) {
     memory_.lockable_mappings = before.lockable_mappings;
     memory_.unlocked_mappings = before.unlocked_mappings;
   }
-  if (!(memory_ == before)) ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
+  refresh_tree(coverage, *m);
+  if (!(memory_ == before) || processes_ != tree_before || unlocked_processes_ != unlocked_before)
+    ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
   check_locked_readiness();
   check_lock();
 }
 
+// The other processes of its tree: their figures are added to the child's (memory_ holds
+// the main process's when called), and one that runs unlocked for kTreeGrace while the
+// child must be locked is counted. A process that exits meanwhile is left out.
+void Child::refresh_tree(bool coverage, const mlock::ProcessMemory& main) {
+  const Clock::time_point now = ctx_.system.now();
+  std::vector<TreeProcess> tree;
+  std::vector<Clock::time_point> seen;
+  const auto add = [&](pid_t pid, const mlock::ProcessMemory& m) {
+    std::size_t i = 0;
+    while (i < processes_.size() && processes_[i].pid != static_cast<std::uint32_t>(pid)) ++i;
+    const bool known = i < processes_.size();
+    tree.push_back(TreeProcess{static_cast<std::uint32_t>(pid),
+                               known ? processes_[i].comm : ctx_.system.process_name(pid),
+                               m.locked_bytes > 0, m.locked_bytes, m.swapped_bytes});
+    seen.push_back(known ? first_seen_[i] : now);
+  };
+  add(process_.pid, main);
+  unsigned unlocked = 0;
+  for (const pid_t pid : ctx_.system.processes(process_)) {
+    if (pid == process_.pid) continue;
+    auto m = ctx_.system.inspect(pid, coverage);
+    if (!m && coverage && m.error().error_number != ESRCH) m = ctx_.system.inspect(pid, false);
+    if (!m) continue;
+    add(pid, *m);
+    memory_.locked_bytes += m->locked_bytes;
+    memory_.resident_bytes += m->resident_bytes;
+    memory_.swapped_bytes += m->swapped_bytes;
+    memory_.pinned_bytes += m->pinned_bytes;
+    // A new process (between fork or exec and its own lock) is judged after the grace.
+    if (now - seen.back() < kTreeGrace) continue;
+    if (coverage && m->coverage_checked && memory_.coverage_checked) {
+      memory_.lockable_mappings += m->lockable_mappings;
+      memory_.unlocked_mappings += m->unlocked_mappings;
+      memory_.fully_locked = memory_.fully_locked && m->fully_locked;
+    }
+    if (m->locked_bytes == 0) ++unlocked;
+  }
+  processes_ = std::move(tree);
+  first_seen_ = std::move(seen);
+  unlocked_processes_ = unlocked;
+}
+
 void Child::check_lock() {
   if (state_ != ChildState::Running || !must_be_locked()) return;
-  const bool lost =
-      memory_.locked_bytes == 0 || memory_.swapped_bytes > 0 || unlocked_mappings() > 0;
+  const bool lost = memory_.locked_bytes == 0 || memory_.swapped_bytes > 0 ||
+                    unlocked_mappings() > 0 || unlocked_processes() > 0;
   if (lost == lock_lost_) return;
   lock_lost_ = lost;
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
@@ -115,8 +162,14 @@ void Child::check_lock() {
                                        std::to_string(memory_.lockable_mappings) +
                                        " lockable mappings unlocked"
                                  : "";
+  std::string helpers;
+  for (const TreeProcess& p : processes_)
+    if (!p.locked && p.pid != static_cast<std::uint32_t>(process_.pid))
+      helpers += (helpers.empty() ? ", unlocked: pid " : ", pid ") + std::to_string(p.pid) + " (" +
+                 escape_control(p.comm) + ")";
   log_warning(name() + ": lost its lock: VmLck " + std::to_string(memory_.locked_bytes / 1024) +
               " KiB, VmSwap " + std::to_string(memory_.swapped_bytes / 1024) + " KiB" + partly +
+              (unlocked_processes() > 0 ? helpers : "") +
               (spec_.on_lock_lost == OnLockLost::Restart ? "; restarting" : ""));
   ctx_.listener.on_child_event(*this, ChildListener::Event::LockLost);
   if (spec_.on_lock_lost == OnLockLost::Restart) restart(false);

@@ -22,6 +22,10 @@ Supervisor::Supervisor(System& system, Config config, Loader loader, std::string
   for (const auto& [name, spec] : config_.children)
     children_.emplace(name, std::make_unique<Child>(context(), spec));
   boot_id_ = system_.boot_id();
+  tracking_ = system_.process_tracking();
+  if (!tracking_.cgroups)
+    log_warning("children run in " + tracking_.description +
+                "; a process that leaves its child's group is not tracked, locked or stopped");
 }
 
 Supervisor::~Supervisor() = default;
@@ -160,7 +164,8 @@ std::string Supervisor::status_line() const {
   }
   const Totals t = totals();
   return std::to_string(t.locked) + "/" + std::to_string(children_.size()) + " children locked, " +
-         std::to_string(t.running) + " running, " + human_size(t.locked_bytes) + " pinned" + suffix;
+         std::to_string(t.running) + " running, " + human_size(t.locked_bytes) + " pinned" +
+         (tracking_.cgroups ? "" : "; process groups only") + suffix;
 }
 
 // By an index rebuilt only after a child's pid may have changed: a flood of datagrams
@@ -170,11 +175,26 @@ Child* Supervisor::child_by_pid(pid_t pid) {
   if (pids_changed_) {
     pids_changed_ = false;
     by_pid_.clear();
-    for (auto& [name, child] : children_)
-      if (child->pid() > 0) by_pid_[child->pid()] = child.get();
+    for (auto& [name, child] : children_) {
+      if (child->pid() <= 0) continue;
+      for (const TreeProcess& p : child->processes())
+        by_pid_[static_cast<pid_t>(p.pid)] = child.get();
+      by_pid_[child->pid()] = child.get();
+    }
   }
-  const auto it = by_pid_.find(pid);
-  return it != by_pid_.end() && it->second->pid() == pid ? it->second : nullptr;
+  if (const auto it = by_pid_.find(pid); it != by_pid_.end() && it->second->is_active())
+    return it->second;
+  // A process of a tree started since the last refresh (an exec'd helper reporting its
+  // lock): its cgroup says whose it is. One /proc read, only for an unknown sender.
+  if (!tracking_.cgroups) return nullptr;
+  const std::string cgroup = system_.cgroup_of(pid);
+  if (cgroup.empty()) return nullptr;
+  for (auto& [name, child] : children_)
+    if (child->is_active() && child->process().cgroup == cgroup) {
+      child->refresh_memory(false);  // it joins processes() and the index
+      return child.get();
+    }
+  return nullptr;
 }
 
 void Supervisor::on_datagram(const Datagram& d) {

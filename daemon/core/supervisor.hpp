@@ -95,6 +95,8 @@ class Supervisor final : public ChildListener {
   ManagerState state() const { return state_; }
   const std::map<std::string, std::unique_ptr<Child>>& children() const { return children_; }
   const Child* find(const std::string& name) const;
+  // How children's processes are kept together (cgroups, or process groups and why).
+  const ProcessTracking& process_tracking() const { return tracking_; }
   const Config& config() const { return config_; }
   // Children running, children with VmLck > 0, and the sum of their VmLck.
   struct Totals {
@@ -155,6 +157,7 @@ class Supervisor final : public ChildListener {
   // Shutdown's reverse order: the children ordered after each child (stop_due_children).
   std::vector<std::pair<Child*, std::vector<Child*>>> dependents_;
   bool pids_changed_ = true;  // by_pid_ must be rebuilt
+  ProcessTracking tracking_;  // decided by the System at start
   std::unordered_map<pid_t, Child*> by_pid_;
   bool finishing_ = false;  // every child stopped: telling systemd, then finished_
   bool finished_ = false;

@@ -19,7 +19,9 @@ std::string pad(const std::string& s, std::size_t width) {
 std::string locked_word(const CtlChild& c) {
   if (c.pid == 0) return "-";
   if (c.is_locked)
-    return c.swapped_bytes > 0 ? "SWAPPED" : c.unlocked_mappings > 0 ? "PARTIAL" : "yes";
+    return c.swapped_bytes > 0                                   ? "SWAPPED"
+           : c.unlocked_mappings > 0 || c.unlocked_processes > 0 ? "PARTIAL"
+                                                                 : "yes";
   return c.must_be_locked ? "NO" : "no";
 }
 
@@ -56,6 +58,9 @@ std::string format_status(const CtlSnapshot& s) {
     out += "; started " + format_timestamp(s.started_at_us) + ", " + count(s.restarts, "restart") +
            ", " + count(s.reexecs, "re-exec");
   out += "\n";
+  // Said only when children's trees are not tracked: the exception an operator must see.
+  if (!s.process_tracking.empty() && s.process_tracking.rfind("cgroup", 0) != 0)
+    out += "children run in " + s.process_tracking + "\n";
   std::size_t name_width = 4;
   for (const auto& c : s.children) name_width = std::max(name_width, c.name.size());
   out += pad("NAME", name_width + 1) + pad("STATE", 9) + pad("PID", 8) + pad("LOCKED", 8) +
@@ -65,6 +70,18 @@ std::string format_status(const CtlSnapshot& s) {
            pad(c.pid ? std::to_string(c.pid) : "-", 8) + pad(locked_word(c), 8) +
            pad(human_size(c.locked_bytes), 10) + pad(human_size(c.swapped_bytes), 10) +
            std::to_string(c.restarts) + "\n";
+  // The processes of a child that has more than its main one, indented below it.
+  for (const auto& c : s.children) {
+    if (c.processes.size() < 2) continue;
+    out += c.name + ": " + std::to_string(c.processes.size()) + " processes\n";
+    for (const TreeProcess& p : c.processes)
+      out += "  " + pad(std::to_string(p.pid), 8) + pad(p.comm, 17) +
+             pad(p.locked           ? "yes"
+                 : c.must_be_locked ? "NO"
+                                    : "no",
+                 8) +
+             pad(human_size(p.locked_bytes), 10) + human_size(p.swapped_bytes) + "\n";
+  }
   for (const auto& c : s.children) {
     if (parse_child_state(c.state) == ChildState::Failed)
       out += c.name + ": failed: " + c.last_failure + "\n";
@@ -72,6 +89,9 @@ std::string format_status(const CtlSnapshot& s) {
       out += c.name + ": must be locked but VmLck is 0\n";
     else if (in_trouble(c) && c.swapped_bytes > 0)
       out += c.name + ": must be locked but " + human_size(c.swapped_bytes) + " is in swap\n";
+    else if (in_trouble(c) && c.unlocked_processes > 0)
+      out += c.name + ": must be locked but " + count(c.unlocked_processes, "process") +
+             " of its tree " + (c.unlocked_processes == 1 ? "runs" : "run") + " unlocked\n";
     else if (in_trouble(c))
       out += c.name + ": must be locked but " + std::to_string(c.unlocked_mappings) +
              " of its mappings are not\n";
@@ -92,6 +112,21 @@ std::string format_list(const CtlSnapshot& s) {
   return out;
 }
 
+namespace {
+
+nlohmann::ordered_json processes_json(const CtlChild& c) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const TreeProcess& p : c.processes)
+    out.push_back({{"pid", p.pid},
+                   {"comm", p.comm},
+                   {"locked", p.locked},
+                   {"locked_bytes", p.locked_bytes},
+                   {"swapped_bytes", p.swapped_bytes}});
+  return out;
+}
+
+}  // namespace
+
 std::string format_json(const CtlSnapshot& s) {
   nlohmann::ordered_json doc = {{"version", s.version},
                                 {"state", s.state},
@@ -101,6 +136,7 @@ std::string format_json(const CtlSnapshot& s) {
                                 {"restarts", s.restarts},
                                 {"reexecs", s.reexecs},
                                 {"reexec_failure", s.reexec_failure},
+                                {"process_tracking", s.process_tracking},
                                 {"children", nlohmann::ordered_json::array()}};
   for (const auto& c : s.children)
     doc["children"].push_back(
@@ -114,6 +150,8 @@ std::string format_json(const CtlSnapshot& s) {
          {"must_be_locked", c.must_be_locked},
          {"fully_locked", c.fully_locked},
          {"unlocked_mappings", c.unlocked_mappings},
+         {"unlocked_processes", c.unlocked_processes},
+         {"processes", processes_json(c)},
          {"locked_bytes", c.locked_bytes},
          {"swapped_bytes", c.swapped_bytes},
          {"resident_bytes", c.resident_bytes},
@@ -226,6 +264,12 @@ std::string format_metrics(const std::optional<CtlSnapshot>& snapshot) {
        [](const CtlChild& c) { return c.resident_bytes; }},
       {"mlock_supervisor_child_restarts_total", "counter", "Automatic restarts of the child.",
        [](const CtlChild& c) -> std::uint64_t { return c.restarts; }},
+      {"mlock_supervisor_child_processes", "gauge",
+       "Processes in the child's tree (its cgroup), the main one included.",
+       [](const CtlChild& c) -> std::uint64_t { return c.processes.size(); }},
+      {"mlock_supervisor_child_unlocked_processes", "gauge",
+       "Processes of the child's tree that run unlocked although the child must be locked.",
+       [](const CtlChild& c) -> std::uint64_t { return c.unlocked_processes; }},
   };
   for (const Gauge& g : kGauges) {
     family(out, g.name, g.type, g.help);

@@ -21,8 +21,11 @@ struct CtlSnapshot : ManagerProperties {
 };
 
 // The `mlockctl status` table: a header line about the supervisor (version, state, its
-// own lock, when it started, its restarts and re-execs), then one row per child (NAME
-// STATE PID LOCKED VMLCK VMSWAP RESTARTS), then a line per failure reason, then a line
+// own lock, when it started, its restarts and re-execs; a line when children run in
+// process groups, not cgroups), then one row per child (NAME
+// STATE PID LOCKED VMLCK VMSWAP RESTARTS; a child's figures are the sums over its tree),
+// then for each child of more than one process its processes (PID COMM LOCKED VMLCK
+// VMSWAP), then a line per failure reason, then a line
 // per moment children were adopted ("adopted 2026-12-01 15:03:12: a, b").
 std::string format_status(const CtlSnapshot& snapshot);
 

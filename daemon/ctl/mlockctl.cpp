@@ -176,6 +176,20 @@ T get_or(const std::map<std::string, sdbus::Variant>& props, const char* key, T 
   return it != props.end() && it->second.containsValueOfType<T>() ? it->second.get<T>() : fallback;
 }
 
+// Processes: a(usbtt) on the bus.
+template <>
+std::vector<duende::supervisor::TreeProcess> get_or(
+    const std::map<std::string, sdbus::Variant>& props, const char* key,
+    std::vector<duende::supervisor::TreeProcess> fallback) {
+  using Wire = std::vector<sdbus::Struct<uint32_t, std::string, bool, uint64_t, uint64_t>>;
+  const auto it = props.find(key);
+  if (it == props.end() || !it->second.containsValueOfType<Wire>()) return fallback;
+  std::vector<duende::supervisor::TreeProcess> out;
+  for (const auto& s : it->second.get<Wire>())
+    out.push_back({std::get<0>(s), std::get<1>(s), std::get<2>(s), std::get<3>(s), std::get<4>(s)});
+  return out;
+}
+
 // Reads every property the table names, keeping `fallback`'s value where the bus has
 // none of the expected type.
 template <class Props, class Visit>

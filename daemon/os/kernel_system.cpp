@@ -16,7 +16,9 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <system_error>
 
@@ -37,9 +39,10 @@ timespec to_timespec(Clock::duration d) {
 }  // namespace
 
 KernelSystem::KernelSystem(EventLoop& loop, std::optional<rlimit> child_nofile,
-                           std::string state_dir)
+                           std::string state_dir, Cgroups cgroups)
     : loop_(loop),
       child_nofile_(child_nofile),
+      cgroups_(std::move(cgroups)),
       timer_fd_(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)),
       state_dir_(std::move(state_dir)) {
   if (timer_fd_ < 0) throw std::system_error(errno, std::generic_category(), "timerfd_create");
@@ -80,12 +83,16 @@ mlock::Result<ProcessHandle, SpawnError> KernelSystem::spawn(const SpawnRequest&
   // Output to the journal under the child's name when journald is there.
   const int journal = sd_journal_stream_fd(log_identifier.c_str(), LOG_INFO, 1);
   if (journal >= 0) req.stdout_fd = req.stderr_fd = journal;
+  const int procs = join_cgroup(log_identifier, req);
   auto spawned = spawn_process(req);
   if (journal >= 0) ::close(journal);
+  if (procs >= 0) ::close(procs);
   if (!spawned) return mlock::Unexpected(spawned.error());
   // The child could not write these itself without risking a full pipe (os/spawn.hpp).
   for (const std::string& warning : spawned->warnings) log_warning(log_identifier + ": " + warning);
-  ProcessHandle process{spawned->pid, spawned->pidfd, process_start_time(spawned->pid).value_or(0)};
+  ProcessHandle process{spawned->pid, spawned->pidfd, process_start_time(spawned->pid).value_or(0),
+                        req.cgroup};
+  watch(process.pid);
   try {
     loop_.add(process.handle, EPOLLIN,
               [on_exit = std::move(on_exit)](std::uint32_t) { on_exit(); });
@@ -95,6 +102,93 @@ mlock::Result<ProcessHandle, SpawnError> KernelSystem::spawn(const SpawnRequest&
     return mlock::Unexpected(SpawnError{"epoll_ctl", e.code().value()});
   }
   return process;
+}
+
+// The child's cgroup for `req` (its path in req.cgroup): the open cgroup.procs the child
+// joins, or -1 to start it without one (said once: the child matters more than its cgroup).
+int KernelSystem::join_cgroup(const std::string& name, SpawnRequest& req) {
+  if (!cgroups_.usable()) return -1;
+  std::vector<pid_t> leftovers;
+  auto path = cgroups_.prepare_child(name, leftovers);
+  int fd = path ? Cgroups::open_procs(*path) : -1;
+  const int error = path ? errno : path.error();
+  if (fd < 0) {
+    if (!cgroup_warned_++)
+      log_warning(name + ": starting without a cgroup of its own (" + std::strerror(error) +
+                  "); a process it forks away is not tracked");
+    return -1;
+  }
+  if (!leftovers.empty()) {
+    std::string pids;
+    for (const pid_t p : leftovers) pids += (pids.empty() ? "" : " ") + std::to_string(p);
+    log_warning(name + ": killed processes left in its cgroup by an earlier start (pid " + pids +
+                "): two copies of one child must never run");
+  }
+  req.cgroup_procs_fd = fd;
+  req.cgroup = *path;
+  return fd;
+}
+
+void KernelSystem::unwatch(pid_t pid) {
+  const auto it = watched_.find(pid);
+  if (it != watched_.end() && --it->second == 0) watched_.erase(it);
+}
+
+ProcessTracking KernelSystem::process_tracking() {
+  return ProcessTracking{cgroups_.usable(), cgroups_.description()};
+}
+
+std::vector<pid_t> KernelSystem::processes(const ProcessHandle& process) {
+  if (process.cgroup.empty()) return {process.pid};
+  std::vector<pid_t> pids = Cgroups::processes(process.cgroup, kMaxTreeProcesses);
+  if (std::find(pids.begin(), pids.end(), process.pid) == pids.end() &&
+      pids.size() < kMaxTreeProcesses)
+    pids.insert(pids.begin(), process.pid);  // exiting: gone from cgroup.procs, not yet reaped
+  return pids;
+}
+
+mlock::Result<ProcessHandle, std::string> KernelSystem::follow(const ProcessHandle& ended,
+                                                               std::function<void()> on_exit) {
+  if (ended.cgroup.empty()) return mlock::Unexpected(std::string("it has no cgroup"));
+  // The oldest first: a daemon's main process is usually the first its parent forked.
+  std::vector<std::pair<std::uint64_t, pid_t>> candidates;
+  for (const pid_t pid : Cgroups::processes(ended.cgroup, kMaxTreeProcesses))
+    if (pid != ended.pid)
+      if (const auto start = process_start_time(pid)) candidates.emplace_back(*start, pid);
+  std::sort(candidates.begin(), candidates.end());
+  for (const auto& [start, pid] : candidates) {
+    auto followed = adopt(Adoption{pid, start, -1}, on_exit);
+    if (!followed) continue;  // it exited meanwhile: the next one
+    followed->cgroup = ended.cgroup;
+    return followed;
+  }
+  return mlock::Unexpected(std::string("its cgroup has no process left"));
+}
+
+std::string KernelSystem::cgroup_of(pid_t pid) { return Cgroups::cgroup_of(pid, cgroups_.mount()); }
+
+std::string KernelSystem::process_name(pid_t pid) {
+  auto text = read_pseudo_file("/proc/" + std::to_string(pid) + "/comm", 64);
+  if (!text) return {};
+  if (!text->empty() && text->back() == '\n') text->pop_back();
+  return *text;
+}
+
+void KernelSystem::reap_strays(pid_t keep) {
+  const std::string self = std::to_string(::getpid());
+  const auto text = read_pseudo_file("/proc/" + self + "/task/" + self + "/children", 64 * 1024);
+  if (!text) return;
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    const auto space = rest.find(' ');
+    const std::string_view word = rest.substr(0, space);
+    rest.remove_prefix(space == std::string_view::npos ? rest.size() : space + 1);
+    pid_t pid = 0;
+    const auto [p, ec] = std::from_chars(word.data(), word.data() + word.size(), pid);
+    if (ec != std::errc() || pid <= 0 || pid == keep || watched_.count(pid)) continue;
+    siginfo_t info{};
+    ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG);
+  }
 }
 
 std::optional<ExitStatus> KernelSystem::reap(const ProcessHandle& process) {
@@ -114,6 +208,19 @@ std::optional<ExitStatus> KernelSystem::reap(const ProcessHandle& process) {
 int KernelSystem::signal(const ProcessHandle& process, int signo, int& group_error) {
   group_error = 0;
   if (!process.valid()) return ESRCH;
+  if (!process.cgroup.empty()) {
+    // The whole tree: SIGKILL all at once, anything else to each process but the main one,
+    // which gets it through its pidfd below.
+    if (signo == SIGKILL) {
+      if (const int e = Cgroups::kill_all(process.cgroup); e != 0 && e != ENOENT) group_error = e;
+    } else {
+      for (const pid_t pid : Cgroups::processes(process.cgroup, kMaxTreeProcesses))
+        if (pid != process.pid && ::kill(pid, signo) != 0 && errno != ESRCH) group_error = errno;
+    }
+    if (::syscall(SYS_pidfd_send_signal, process.handle, signo, nullptr, 0) != 0 && errno != ESRCH)
+      return errno;
+    return 0;
+  }
   // An adopted process that is not our child is reaped by someone else: once it has
   // exited its pid (and so its group's number) may be reused, so only the pidfd is safe.
   const auto foreign = foreign_.find(process.handle);
@@ -129,6 +236,8 @@ int KernelSystem::signal(const ProcessHandle& process, int signo, int& group_err
 
 void KernelSystem::release(ProcessHandle& process, bool kill_if_running) {
   if (!process.valid()) return;
+  unwatch(process.pid);
+  if (kill_if_running && !process.cgroup.empty()) Cgroups::kill_all(process.cgroup);
   loop_.remove(process.handle);              // unknown fds are ignored
   if (foreign_.erase(process.handle) > 0) {  // not ours to reap
     if (kill_if_running) ::syscall(SYS_pidfd_send_signal, process.handle, SIGKILL, nullptr, 0);
@@ -141,6 +250,9 @@ void KernelSystem::release(ProcessHandle& process, bool kill_if_running) {
     ::waitid(kIdPidfd, static_cast<id_t>(process.handle), &info, WEXITED);
   }
   ::close(process.handle);
+  // Gone with its last process (EBUSY while any is left: then it stays).
+  if (!process.cgroup.empty() && !Cgroups::populated(process.cgroup))
+    Cgroups::remove(process.cgroup);
   process = {};
 }
 
@@ -188,7 +300,12 @@ mlock::Result<ProcessHandle, std::string> KernelSystem::adopt(const Adoption& ad
     ::close(fd);
     return mlock::Unexpected(std::string("cannot watch it: ") + e.what());
   }
-  return ProcessHandle{adoption.pid, fd, adoption.start_time};
+  watch(adoption.pid);
+  // Its cgroup when it is one of ours (a child cgroup of this or an earlier supervisor).
+  std::string cgroup = cgroups_.usable() ? cgroup_of(adoption.pid) : "";
+  const auto slash = cgroup.rfind('/');
+  if (slash == std::string::npos || cgroup.compare(slash + 1, 6, "child.") != 0) cgroup.clear();
+  return ProcessHandle{adoption.pid, fd, adoption.start_time, cgroup};
 }
 
 // The pidfd of a foreign process polls readable once it exited, but its status exists only

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "os/cgroup.hpp"
 #include "os/event_loop.hpp"
 #include "os/system.hpp"
 
@@ -24,8 +25,10 @@ class KernelSystem final : public System {
   // own). Failure (EMFILE, ENFILE, ENOMEM): std::system_error naming timerfd_create.
   // The state lives in directory `state_dir` (KEY.json each; save_state, load_state),
   // which must exist; none when empty.
+  // Children's processes are kept together as `cgroups` says (Cgroups::set_up()).
   explicit KernelSystem(EventLoop& loop, std::optional<rlimit> child_nofile = std::nullopt,
-                        std::string state_dir = {});
+                        std::string state_dir = {},
+                        Cgroups cgroups = Cgroups::unusable("not set up"));
   ~KernelSystem() override;
 
   Clock::time_point now() override;
@@ -41,6 +44,18 @@ class KernelSystem final : public System {
 
   mlock::Result<ProcessHandle, std::string> adopt(const Adoption& adoption,
                                                   std::function<void()> on_exit) override;
+  ProcessTracking process_tracking() override;
+  std::vector<pid_t> processes(const ProcessHandle& process) override;
+  mlock::Result<ProcessHandle, std::string> follow(const ProcessHandle& ended,
+                                                   std::function<void()> on_exit) override;
+  std::string cgroup_of(pid_t pid) override;
+  std::string process_name(pid_t pid) override;
+  // Reaps this process's exited children that nobody watches: orphans of the children's
+  // trees, which come to us as their subreaper (PR_SET_CHILD_SUBREAPER, set by run()).
+  // `keep`: a child of ours someone else will reap (-1 for none). Call on SIGCHLD.
+  void reap_strays(pid_t keep);
+  // Removes the children's cgroup base at a clean end, when it is ours and empty.
+  void remove_cgroup_base() { cgroups_.remove_base(); }
   void keep_across_exec(const ProcessHandle& process, bool keep) override;
   std::map<std::string, std::string> load_state(std::vector<std::string>& errors) override;
   int save_state(const std::string& key, std::string_view text) override;
@@ -73,6 +88,12 @@ class KernelSystem final : public System {
  private:
   EventLoop& loop_;
   std::optional<rlimit> child_nofile_;
+  Cgroups cgroups_;
+  std::unordered_map<pid_t, int> watched_;  // pid -> how many handles watch it
+  unsigned cgroup_warned_ = 0;
+  void watch(pid_t pid) { ++watched_[pid]; }
+  int join_cgroup(const std::string& name, SpawnRequest& req);
+  void unwatch(pid_t pid);
   void check_foreign(int fd);
   void check_pending_foreign();
 

@@ -92,6 +92,8 @@ std::string step_name(TrampolineStep step, const SpawnRequest& request) {
   switch (step) {
     case TrampolineStep::None:
       break;
+    case TrampolineStep::JoinCgroup:
+      return "join cgroup " + request.cgroup;
     case TrampolineStep::ProcessGroup:
       return "setpgid";
     case TrampolineStep::RedirectStdin:
@@ -237,6 +239,7 @@ mlock::Result<SpawnedProcess, SpawnError> spawn_process(const SpawnRequest& requ
   plan.envp = envp.data();
   plan.working_directory = request.working_directory.c_str();
   sigemptyset(&plan.empty_mask);
+  plan.cgroup_procs_fd = request.cgroup_procs_fd;
   plan.stdin_fd = dev_null.get();
   plan.stdout_fd = out.get();
   plan.stderr_fd = err.get();

@@ -37,6 +37,10 @@ struct SpawnRequest {
   bool ambient_ipc_lock = false;     // give a non-root child CAP_IPC_LOCK as an ambient capability
   int stdout_fd = -1;                // -1 = inherit the supervisor's
   int stderr_fd = -1;                // -1 = inherit the supervisor's
+  // The child's cgroup: an open cgroup.procs (O_WRONLY) of the cgroup at `cgroup`, which
+  // the child joins first of all; -1 = stay in the caller's. The caller keeps the fd.
+  int cgroup_procs_fd = -1;
+  std::string cgroup;
 };
 
 // waitid()'s P_PIDFD (Linux 5.4), missing from glibc 2.36's idtype_t.
@@ -63,6 +67,8 @@ struct SpawnError {
 };
 
 // Starts argv[0] as a child of the caller, set up in this order:
+//   0. when `cgroup_procs_fd` >= 0, it moves itself into that cgroup (writes "0" there), so
+//      nothing it starts is ever outside it;
 //   1. all signal dispositions SIG_DFL and the signal mask empty (the supervisor blocks
 //      signals for its signalfd; children must not inherit that);
 //   2. its own process group (setpgid(0, 0));
@@ -98,6 +104,8 @@ struct SpawnError {
 // SIGCHLD. A child killed by a signal before it could exec also counts as started: its
 // pidfd then reports that death.
 // Failure (the child, if one was started, has been reaped; no descriptor leaks):
+//   - step "join cgroup <cgroup>": the cgroup was removed, or its controllers refuse
+//     (ENODEV, EBUSY, ENOENT, EACCES);
 //   - step "exec" or "exec <argv0>", EINVAL: argv empty, argv[0] not absolute, or a
 //     string in argv/env containing '\0';
 //   - step "open /dev/null", "dup stdout fd N", "dup stderr fd N" (EBADF: not open),

@@ -113,6 +113,10 @@ DUENDE_TRAMPOLINE void raise_ambient_ipc_lock(TrampolinePlan& plan) {
 DUENDE_TRAMPOLINE int trampoline_main(void* arg) {
   TrampolinePlan& plan = *static_cast<TrampolinePlan*>(arg);
   reset_signals(plan);
+  // First, before it can fork anything: "0" moves the writer itself, so every process it
+  // ever starts is born in its cgroup.
+  if (plan.cgroup_procs_fd >= 0 && write(plan.cgroup_procs_fd, "0", 1) != 1)
+    fail(plan, TrampolineStep::JoinCgroup);
   if (setpgid(0, 0) != 0) fail(plan, TrampolineStep::ProcessGroup);
   redirect_stdio(plan);
   // All need privileges (CAP_SYS_RESOURCE, to raise) that setuid() below may drop.

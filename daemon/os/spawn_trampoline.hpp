@@ -20,6 +20,7 @@ namespace duende::supervisor::spawn_detail {
 // The child's steps, in the order it takes them; the failing one is reported.
 enum class TrampolineStep : int {
   None = 0,  // no failure: the child exec'd (or was killed before it could report)
+  JoinCgroup,
   ProcessGroup,
   RedirectStdin,
   RedirectStdout,
@@ -44,8 +45,9 @@ struct TrampolinePlan {
   char* const* envp = nullptr;
   const char* working_directory = nullptr;
   sigset_t empty_mask{};
-  int stdin_fd = -1;   // /dev/null
-  int stdout_fd = -1;  // -1 = keep; otherwise >= 3, so dup2() never aliases its target
+  int cgroup_procs_fd = -1;  // cgroup.procs of the child's cgroup, or -1
+  int stdin_fd = -1;         // /dev/null
+  int stdout_fd = -1;        // -1 = keep; otherwise >= 3, so dup2() never aliases its target
   int stderr_fd = -1;
   bool set_memlock = false;
   rlimit memlock{};

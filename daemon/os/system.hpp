@@ -33,7 +33,16 @@ struct ProcessHandle {
   // When it started (/proc/PID/stat field 22, clock ticks after boot): with the pid, what
   // names this process in the state file a restarted supervisor reads. 0 when unknown.
   std::uint64_t start_time = 0;
+  // The child's own cgroup (a path in the cgroup2 file system), which holds every process
+  // it started; "" when it runs in a process group instead (see System::process_tracking).
+  std::string cgroup;
   bool valid() const { return handle >= 0; }
+};
+
+// How the processes of a child are kept together.
+struct ProcessTracking {
+  bool cgroups = false;     // a cgroup per child; else process groups (a double fork escapes)
+  std::string description;  // "cgroup v2: PATH" or "process groups: WHY"
 };
 
 // A process to take back under supervision (System::adopt): one this supervisor's earlier
@@ -78,7 +87,10 @@ class System {
   virtual void set_wakeup_handler(std::function<void()> on_wakeup) = 0;
 
   // Starts a process as spawn_process() does (os/spawn.hpp), its stdout and stderr to the
-  // journal under `log_identifier` when journald is there (else inherited). `on_exit` runs
+  // journal under `log_identifier` when journald is there (else inherited), in a cgroup of
+  // its own named after `log_identifier` (the child's name) when process_tracking() has
+  // cgroups (processes left there by an earlier start are killed first, with a warning;
+  // when the cgroup cannot be made the process starts without one, with a warning). `on_exit` runs
   // from the loop when the process has ended (then call reap()). Failure: as
   // spawn_process(), or step "epoll_ctl" (ENOMEM, ENOSPC) when the process cannot be
   // watched, in which case it has been killed and reaped; nothing to release.
@@ -88,10 +100,11 @@ class System {
   // The exit status of `process` once it has ended (collecting it: a second call after
   // success returns nullopt); nullopt while it runs. Never blocks.
   virtual std::optional<ExitStatus> reap(const ProcessHandle& process) = 0;
-  // Sends `signo` to the process's group (its helpers) and to the process itself through
-  // its handle, which cannot reach a recycled pid. Returns 0, or the errno of the direct
-  // signal (ESRCH counts as success: it is already exiting); `group_error` gets the errno
-  // of the group signal (0 when fine).
+  // Sends `signo` to every other process of its cgroup (SIGKILL: cgroup.kill, all at once),
+  // or without one to its process group, and to the process itself through its handle,
+  // which cannot reach a recycled pid. Returns 0, or the errno of the direct signal (ESRCH
+  // counts as success: it is already exiting); `group_error` gets the errno of the
+  // cgroup's or group's signal (0 when fine).
   virtual int signal(const ProcessHandle& process, int signo, int& group_error) = 0;
   // Forgets `process`: no more on_exit calls; the handle is closed. A process still
   // running is SIGKILLed and reaped first (only a destructor may need this).
@@ -106,6 +119,22 @@ class System {
   // is never signalled then).
   virtual mlock::Result<ProcessHandle, std::string> adopt(const Adoption& adoption,
                                                           std::function<void()> on_exit) = 0;
+  // How children's processes are kept together, decided once at start.
+  virtual ProcessTracking process_tracking() = 0;
+  // The processes of `process`'s cgroup, itself included, at most kMaxTreeProcesses (the
+  // oldest first is not promised); {pid} without a cgroup.
+  static constexpr std::size_t kMaxTreeProcesses = 256;
+  virtual std::vector<pid_t> processes(const ProcessHandle& process) = 0;
+  // After `ended` (the main process of a child) exited and was reaped: the oldest process
+  // left in its cgroup, watched as adopt() does (on_exit, reap), with the same cgroup.
+  // Failure: why there is none to follow (no cgroup, an empty one).
+  virtual mlock::Result<ProcessHandle, std::string> follow(const ProcessHandle& ended,
+                                                           std::function<void()> on_exit) = 0;
+  // The cgroup process `pid` is in ("" when unknown): to tell whose a datagram is.
+  virtual std::string cgroup_of(pid_t pid) = 0;
+  // Its comm (/proc/PID/comm), "" when gone.
+  virtual std::string process_name(pid_t pid) = 0;
+
   // Keeps `process`'s handle open across the execve() of a re-exec (clears close-on-exec),
   // or (`keep` false) closes it on exec again.
   virtual void keep_across_exec(const ProcessHandle& process, bool keep) = 0;

@@ -383,7 +383,11 @@ TEST_F(SupervisorAdoption, AStartingChildThatLockedMeanwhileIsReadyOnceAdopted) 
   h.start();
   const pid_t a = h.wait_child_pid("a");
   ASSERT_GT(a, 0);
-  ASSERT_TRUE(h.wait_until([&] { return record("a").value("state", "") == "starting"; }));
+  // Polled from before the first save: until then there is no file (and no object).
+  ASSERT_TRUE(h.wait_until([&] {
+    const Json r = record("a");
+    return r.is_object() && r.value("state", "") == "starting";
+  }));
   // Stopped, the supervisor reads nothing: the child's report waits in its socket.
   h.send_signal(SIGSTOP);
   h.write_file(gate, "");

@@ -49,13 +49,26 @@ inline const std::vector<std::string> kChildStates = {"starting", "running", "ba
 bool state_has_process(const std::string& state);
 
 // Every property of the Child interface with its D-Bus signature.
-inline const std::map<std::string, std::string> kChildPropertyTypes = {
-    {"Name", "s"},          {"State", "s"},       {"Pid", "u"},
-    {"IsLocked", "b"},      {"LockedBytes", "t"}, {"SwappedBytes", "t"},
-    {"ResidentBytes", "t"}, {"FullyLocked", "b"}, {"MustBeLocked", "b"},
-    {"LockReport", "s"},    {"Restarts", "u"},    {"LastExitStatus", "i"},
-    {"LastFailure", "s"},   {"Command", "as"},    {"StartedAt", "t"},
-    {"Adopted", "b"},       {"AdoptedAt", "t"},   {"UnlockedMappings", "u"}};
+inline const std::map<std::string, std::string> kChildPropertyTypes = {{"Name", "s"},
+                                                                       {"State", "s"},
+                                                                       {"Pid", "u"},
+                                                                       {"IsLocked", "b"},
+                                                                       {"LockedBytes", "t"},
+                                                                       {"SwappedBytes", "t"},
+                                                                       {"ResidentBytes", "t"},
+                                                                       {"FullyLocked", "b"},
+                                                                       {"MustBeLocked", "b"},
+                                                                       {"LockReport", "s"},
+                                                                       {"Restarts", "u"},
+                                                                       {"LastExitStatus", "i"},
+                                                                       {"LastFailure", "s"},
+                                                                       {"Command", "as"},
+                                                                       {"StartedAt", "t"},
+                                                                       {"Adopted", "b"},
+                                                                       {"AdoptedAt", "t"},
+                                                                       {"UnlockedMappings", "u"},
+                                                                       {"Processes", "a(usbtt)"},
+                                                                       {"UnlockedProcesses", "u"}};
 
 using Properties = std::map<std::string, sdbus::Variant>;
 using InterfaceMap = std::map<std::string, Properties>;

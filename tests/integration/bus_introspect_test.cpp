@@ -186,7 +186,7 @@ TEST_F(BusIntrospect, BusctlListsTheManagerAndObjectManagerInterfacesAndEveryMem
   const auto rows = busctl_rows(r.out);
   const auto xml = project_xml();
   ASSERT_TRUE(xml.count(kManagerInterface));
-  EXPECT_EQ(xml.at(kManagerInterface).size(), 19u) << "11 properties, 7 methods, 1 signal";
+  EXPECT_EQ(xml.at(kManagerInterface).size(), 20u) << "12 properties, 7 methods, 1 signal";
   expect_busctl_lists(rows, kManagerInterface, xml.at(kManagerInterface));
   // The standard interfaces, ObjectManager first among them.
   ASSERT_TRUE(rows.count(kObjectManagerInterface));
@@ -209,7 +209,7 @@ TEST_F(BusIntrospect, BusctlListsEveryMemberOfAChildObject) {
   const auto rows = busctl_rows(r.out);
   const auto xml = project_xml();
   ASSERT_TRUE(xml.count(kChildInterface));
-  EXPECT_EQ(xml.at(kChildInterface).size(), 21u) << "18 properties, 3 methods";
+  EXPECT_EQ(xml.at(kChildInterface).size(), 23u) << "20 properties, 3 methods";
   expect_busctl_lists(rows, kChildInterface, xml.at(kChildInterface));
   EXPECT_FALSE(rows.count(kManagerInterface));
   EXPECT_NE(r.out.find("\"demo-lib\""), std::string::npos) << r.out;

@@ -2,6 +2,7 @@
 // /proc/PID/status of that child, the Manager's sums against the children's and the
 // daemon's own VmLck; ListChildren, GetChild and GetManagedObjects agree with the objects.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdint>
@@ -109,6 +110,16 @@ TEST_F(BusProperties, EveryChildPropertyEqualsProc) {
     for (const auto& arg : h.config["children"][name]["exec"])
       command.push_back(arg.get<std::string>());
     EXPECT_EQ(prop<std::vector<std::string>>(props, "Command"), command);
+    // A child of one process: its tree is that process, with the same figures.
+    using Tree =
+        std::vector<sdbus::Struct<std::uint32_t, std::string, bool, std::uint64_t, std::uint64_t>>;
+    const Tree tree = prop<Tree>(props, "Processes");
+    ASSERT_EQ(tree.size(), 1u) << name;
+    EXPECT_EQ(std::get<0>(tree[0]), prop<std::uint32_t>(props, "Pid"));
+    EXPECT_EQ(std::get<1>(tree[0]), "mlock-test-chil") << "its comm (15 characters)";
+    EXPECT_EQ(std::get<2>(tree[0]), prop<bool>(props, "IsLocked"));
+    EXPECT_EQ(std::get<3>(tree[0]), prop<std::uint64_t>(props, "LockedBytes"));
+    EXPECT_EQ(prop<std::uint32_t>(props, "UnlockedProcesses"), 0u);
     // Every property of the interface is there with its type (prop() checks types).
     EXPECT_EQ(props.size(), kChildPropertyTypes.size());
     for (const auto& [key, type] : kChildPropertyTypes) {
@@ -178,7 +189,14 @@ TEST_F(BusProperties, ManagerPropertiesAddUpTheChildrenAndTheDaemon) {
   EXPECT_EQ(prop<std::uint32_t>(manager, "Restarts"), 0u);
   EXPECT_EQ(prop<std::uint32_t>(manager, "Reexecs"), 0u);
   EXPECT_EQ(prop<std::string>(manager, "ReexecFailure"), "");
-  EXPECT_EQ(manager.size(), 11u);
+  // Children's trees in cgroups wherever root finds a cgroup v2 hierarchy (CI does).
+  const std::string tracking = prop<std::string>(manager, "ProcessTracking");
+  if (geteuid() == 0 && access("/sys/fs/cgroup/unified/cgroup.procs", F_OK) == 0)
+    EXPECT_EQ(tracking.rfind("cgroup v2: /sys/fs/cgroup/unified/", 0), 0u) << tracking;
+  else
+    EXPECT_TRUE(tracking.rfind("cgroup v2: ", 0) == 0 || tracking.rfind("process groups: ", 0) == 0)
+        << tracking;
+  EXPECT_EQ(manager.size(), 12u);
   if (can_lock()) {
     EXPECT_TRUE(prop<bool>(manager, "SelfLocked"));
     EXPECT_EQ(locked_children, 1u);

@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -215,6 +217,25 @@ std::vector<std::string> Harness::environment(bool with_notify_socket) const {
   return env;
 }
 
+namespace {
+
+// Where cgroup2 is mounted (the fifth field of each "cgroup2" line of mountinfo).
+std::vector<std::string> cgroup2_mount_points() {
+  std::vector<std::string> out;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find(" - cgroup2 ") == std::string::npos) continue;
+    std::istringstream fields(line);
+    std::string f[5];
+    for (auto& x : f) fields >> x;
+    out.push_back(f[4]);
+  }
+  return out;
+}
+
+}  // namespace
+
 void Harness::start(const Launch& launch) {
   if (pid_ > 0 && !exit_code_) throw std::logic_error("the supervisor is already started");
   if (launch.write_config) write_config();
@@ -245,10 +266,19 @@ void Harness::start(const Launch& launch) {
     if (err_fd < 0 || fifo_fd_ < 0)
       throw std::runtime_error("open " + fifo + ": " + strerror(errno));
   }
+  std::vector<std::string> cgroup2_mounts;
+  if (launch.without_cgroup2) cgroup2_mounts = cgroup2_mount_points();
   std::fflush(nullptr);
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork: " + std::string(strerror(errno)));
   if (pid == 0) {
+    if (launch.without_cgroup2) {
+      if (unshare(CLONE_NEWNS) != 0 ||
+          mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+        _exit(125);
+      for (const std::string& m : cgroup2_mounts)
+        if (umount2(m.c_str(), MNT_DETACH) != 0) _exit(125);
+    }
     std::snprintf(watchdog_pid, sizeof watchdog_pid, "WATCHDOG_PID=%d", static_cast<int>(getpid()));
     dup2(null_fd, 0);
     dup2(log_fd, 1);

@@ -101,6 +101,9 @@ class Harness {
     // still goes there): made if absent, opened read-write so the open never waits for a
     // reader, and read only by read_stderr_fifo(), so a test can stop reading it.
     std::optional<std::string> stderr_fifo;
+    // Run the daemon in a mount namespace of its own with every cgroup2 mount taken away
+    // (needs root): a host without a usable cgroup v2 hierarchy, for real.
+    bool without_cgroup2 = false;
   };
   // Starts mlock-supervisor --config config_file() --config-dir dropin_dir() --preload the
   // shim, in a clean environment with RUNTIME_DIRECTORY, NOTIFY_SOCKET and

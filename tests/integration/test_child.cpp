@@ -6,6 +6,13 @@
 //              [--munlock-touched-when GATE]
 //              [--unlock-after-ms N] [--exit-after-ms N] [--exit-code C] [--crash]
 //              [--ignore-term] [--sleep-forever]
+//              [--double-fork] [--fork-unlocked] [--exec-helper PIDFILE]
+//
+// --double-fork, first of all, daemonizes as a classic daemon does: it forks, the parent
+// exits 0, the child calls setsid() and forks again and exits 0, and the grandchild goes on
+// with everything below. After the lock step, --fork-unlocked forks a helper that calls
+// munlockall() and waits for SIGTERM, and --exec-helper forks a helper that execs this
+// program again with --lock --write-pid PIDFILE (it reports its own lock).
 //
 // Steps run in this order: write the pid file, print the environment, map and touch
 // memory, lock through libduende-mlock (which sends the lock report when asked by
@@ -67,6 +74,9 @@ struct Options {
   std::string flood_count;  // where to write how many reports were sent, now and then
   bool crash = false;
   bool ignore_term = false;
+  bool double_fork = false;
+  bool fork_unlocked = false;
+  std::string exec_helper;  // the helper's pid file
 };
 
 [[noreturn]] void usage(const char* bad) {
@@ -118,6 +128,12 @@ Options parse(int argc, char** argv) {
       o.crash = true;
     else if (a == "--ignore-term")
       o.ignore_term = true;
+    else if (a == "--double-fork")
+      o.double_fork = true;
+    else if (a == "--fork-unlocked")
+      o.fork_unlocked = true;
+    else if (a == "--exec-helper")
+      o.exec_helper = value();
     else if (a != "--sleep-forever")
       usage(argv[i]);
   }
@@ -200,10 +216,31 @@ void sleep_ms(long ms) {
   nanosleep(&ts, nullptr);  // a signal may cut it short: the caller loops
 }
 
+void double_fork() {
+  if (const pid_t pid = fork(); pid != 0) _exit(pid < 0 ? 1 : 0);
+  setsid();
+  if (const pid_t pid = fork(); pid != 0) _exit(pid < 0 ? 1 : 0);
+}
+
+void fork_unlocked_helper() {
+  if (fork() != 0) return;
+  munlockall();
+  while (!g_terminate) sleep_ms(20);
+  _exit(0);
+}
+
+void exec_helper(const char* self, const std::string& pid_file) {
+  if (fork() != 0) return;
+  const char* argv[] = {self, "--lock", "--write-pid", pid_file.c_str(), nullptr};
+  execve("/proc/self/exe", const_cast<char**>(argv), environ);
+  _exit(127);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
+  if (o.double_fork) double_fork();
   const auto started = Clock::now();
   if (o.ignore_term)
     signal(SIGTERM, SIG_IGN);
@@ -218,6 +255,8 @@ int main(int argc, char** argv) {
   }
   if (o.touch_mib > 0) touch_memory(o.touch_mib);
   if (o.lock) lock_or_exit();
+  if (o.fork_unlocked) fork_unlocked_helper();
+  if (!o.exec_helper.empty()) exec_helper(argv[0], o.exec_helper);
   for (const std::string& text : o.send_texts) notify(text);
   if (o.send_oversized) notify("STATUS=" + std::string(8192, 'x'));
   if (o.ready) notify("READY=1");

@@ -126,7 +126,7 @@ class FakeSystem final : public System {
       spawns_.push_back(std::move(record));
       return mlock::Unexpected(std::move(error));
     }
-    const ProcessHandle handle{next_pid_, next_handle_++, start_time_of(next_pid_)};
+    const ProcessHandle handle{next_pid_, next_handle_++, start_time_of(next_pid_), ""};
     ++next_pid_;
     record.pid = handle.pid;
     spawns_.push_back(std::move(record));
@@ -201,9 +201,22 @@ class FakeSystem final : public System {
     p.on_exit = std::move(on_exit);
     p.released = false;
     p.foreign = true;
-    return ProcessHandle{a.pid, p.handle, a.start_time};
+    return ProcessHandle{a.pid, p.handle, a.start_time, ""};
   }
   const std::vector<Adoption>& adoptions() const { return adoptions_; }
+  // Trees: the fake's processes have no cgroup, so each child is its main process alone
+  // (the kernel's cgroups are tested against the kernel, tests/integration/tree_test.cpp).
+  ProcessTracking process_tracking() override { return {true, "cgroup v2: /fake"}; }
+  std::vector<pid_t> processes(const ProcessHandle& process) override { return {process.pid}; }
+  mlock::Result<ProcessHandle, std::string> follow(const ProcessHandle&,
+                                                   std::function<void()>) override {
+    return mlock::Unexpected(std::string("it has no cgroup"));
+  }
+  std::string cgroup_of(pid_t) override { return ""; }
+  std::string process_name(pid_t pid) override {
+    const auto it = processes_.find(pid);
+    return it == processes_.end() ? "" : it->second.name;
+  }
   // Adopted processes end with an unknown status (as when nobody kept one for us).
   void set_adopted_status_unknown(bool unknown) { adopted_unknown_ = unknown; }
   void keep_across_exec(const ProcessHandle& process, bool keep) override {

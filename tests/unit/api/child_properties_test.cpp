@@ -45,6 +45,7 @@ std::string signature() {
   if constexpr (std::is_same_v<T, std::int32_t>) return "i";
   if constexpr (std::is_same_v<T, std::uint64_t>) return "t";
   if constexpr (std::is_same_v<T, std::vector<std::string>>) return "as";
+  if constexpr (std::is_same_v<T, std::vector<TreeProcess>>) return "a(usbtt)";
   return "?";
 }
 

@@ -136,6 +136,39 @@ TEST(ChildInTroubleSwap, RunningLockedButPartlySwappedWhenItMustBeLockedIsTroubl
   EXPECT_FALSE(in_trouble(c));
 }
 
+// A tree with a process that runs unlocked, while the main one is locked, has lost its lock.
+TEST(ChildInTroubleTree, AnUnlockedProcessOfATreeThatMustBeLockedIsTrouble) {
+  CtlChild c = locked(child("tree", "running", 10), 8 * kMiB);
+  c.processes = {{10, "main", true, 8 * kMiB, 0}, {11, "worker", false, 0, 0}};
+  c.unlocked_processes = 1;
+  EXPECT_TRUE(in_trouble(c));
+  CtlSnapshot s;
+  s.children = {c};
+  const Exposition e = parse_exposition(format_metrics(s));
+  EXPECT_EQ(e.value("mlock_supervisor_child_in_trouble", {{"child", "tree"}}), 1);
+  EXPECT_EQ(e.value("mlock_supervisor_child_processes", {{"child", "tree"}}), 2);
+  EXPECT_EQ(e.value("mlock_supervisor_child_unlocked_processes", {{"child", "tree"}}), 1);
+  const auto lines = lines_of(format_status(s));
+  ASSERT_EQ(lines.size(), 7u) << format_status(s);
+  EXPECT_EQ(lines[2].rfind("tree ", 0), 0u) << lines[2];
+  EXPECT_NE(lines[2].find("PARTIAL"), std::string::npos) << lines[2];
+  EXPECT_EQ(lines[3], "tree: 2 processes");
+  EXPECT_EQ(lines[4], "  10      main             yes     8.0 MiB   0 B");
+  EXPECT_EQ(lines[5], "  11      worker           NO      0 B       0 B");
+  EXPECT_EQ(lines[6], "tree: must be locked but 1 process of its tree runs unlocked");
+  c.must_be_locked = false;
+  EXPECT_FALSE(in_trouble(c));
+}
+
+TEST(FormatStatus, SaysWhenChildrenRunInProcessGroupsOnly) {
+  CtlSnapshot s = fleet();
+  s.process_tracking = "cgroup v2: /sys/fs/cgroup/system.slice/mlock-supervisor.service";
+  EXPECT_EQ(format_status(s).find("process groups"), std::string::npos);
+  s.process_tracking = "process groups: no cgroup v2 hierarchy is mounted";
+  EXPECT_EQ(lines_of(format_status(s))[1],
+            "children run in process groups: no cgroup v2 hierarchy is mounted");
+}
+
 // ---- format_status ----
 
 TEST(FormatStatus, HeaderThenAnAlignedRowPerChildThenFailureLines) {
@@ -245,6 +278,10 @@ TEST(FormatList, OneNameStatePidLinePerChild) {
 TEST(FormatJson, ParsesBackToEveryField) {
   CtlSnapshot s = fleet();
   s.children[1].last_failure = "a \"quoted\"\nline\twith \\ and é";
+  s.process_tracking = "cgroup v2: /sys/fs/cgroup/system.slice/mlock-supervisor.service";
+  s.children[2].processes = {{s.children[2].pid, "main", true, 4 * kMiB, 0},
+                             {77, "helper \"x\"", false, 0, 12}};
+  s.children[2].unlocked_processes = 1;
   const auto doc = nlohmann::json::parse(format_json(s));
   EXPECT_EQ(doc["version"], "0.1.0");
   EXPECT_EQ(doc["state"], "degraded");
@@ -254,7 +291,8 @@ TEST(FormatJson, ParsesBackToEveryField) {
   EXPECT_EQ(doc["restarts"], 0u);
   EXPECT_EQ(doc["reexecs"], 0u);
   EXPECT_EQ(doc["reexec_failure"], "");
-  EXPECT_EQ(doc.size(), 9u);
+  EXPECT_EQ(doc["process_tracking"], s.process_tracking);
+  EXPECT_EQ(doc.size(), 10u);
   ASSERT_EQ(doc["children"].size(), s.children.size());
   for (std::size_t i = 0; i < s.children.size(); ++i) {
     const CtlChild& c = s.children[i];
@@ -279,7 +317,16 @@ TEST(FormatJson, ParsesBackToEveryField) {
     EXPECT_EQ(j["lock_report"], c.lock_report);
     EXPECT_EQ(j["command"].get<std::vector<std::string>>(), c.command);
     EXPECT_EQ(j["in_trouble"], in_trouble(c));
-    EXPECT_EQ(j.size(), 19u);
+    EXPECT_EQ(j["unlocked_processes"], c.unlocked_processes);
+    ASSERT_EQ(j["processes"].size(), c.processes.size());
+    for (std::size_t k = 0; k < c.processes.size(); ++k) {
+      EXPECT_EQ(j["processes"][k]["pid"], c.processes[k].pid);
+      EXPECT_EQ(j["processes"][k]["comm"], c.processes[k].comm);
+      EXPECT_EQ(j["processes"][k]["locked"], c.processes[k].locked);
+      EXPECT_EQ(j["processes"][k]["locked_bytes"], c.processes[k].locked_bytes);
+      EXPECT_EQ(j["processes"][k]["swapped_bytes"], c.processes[k].swapped_bytes);
+    }
+    EXPECT_EQ(j.size(), 21u);
   }
   EXPECT_EQ(doc["children"][2]["last_exit_status"], -9);
   EXPECT_EQ(doc["children"][1]["last_failure"], "a \"quoted\"\nline\twith \\ and é");
