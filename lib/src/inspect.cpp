@@ -1,42 +1,56 @@
-// inspect(): memory figures of any process, from /proc.
+// inspect() and inspect_detail(): memory figures of any process, from /proc.
 #include <cerrno>
-#include <cstring>
 #include <string>
+#include <utility>
 
 #include "duende/mlock.hpp"
+#include "inspect_failure.hpp"
 #include "proc_files.hpp"
+#include "proc_limits.hpp"
 #include "proc_smaps.hpp"
 #include "proc_status.hpp"
 
 namespace duende::mlock {
 namespace {
 
-Unexpected<InspectError> fail(pid_t pid, int error_number, const std::string& what) {
-  return Unexpected(InspectError{error_number, "pid " + std::to_string(pid) + ": " + what});
+using internal::inspect_failure;
+using internal::read_failure;
+
+// /proc/PID/status of a process that has user memory: not a zombie, a kernel thread or
+// one exiting.
+Result<internal::ProcStatus, InspectError> read_status(pid_t pid, const std::string& dir) {
+  if (pid <= 0) return inspect_failure(pid, EINVAL, "not a process id");
+  const auto text = internal::read_whole_file(dir + "/status");
+  if (!text) return read_failure(pid, dir + "/status", text.error());
+  auto status = internal::parse_proc_status(*text);
+  if (!status) return inspect_failure(pid, EINVAL, dir + "/status: " + status.error());
+  if (status->state == 'Z' || status->state == 'X')
+    return inspect_failure(pid, ESRCH, "process has exited (zombie): it has no memory");
+  if (status->kernel_thread)
+    return inspect_failure(pid, EINVAL, "a kernel thread has no user memory");
+  // A process that is exiting has released its memory before it becomes a zombie.
+  if (!status->vm_lck || !status->vm_rss)
+    return inspect_failure(pid, ESRCH,
+                           "process is exiting (or a kernel thread): no memory figures");
+  return std::move(*status);
 }
 
-// Errors of open()/read() on /proc/PID/...: ENOENT and ESRCH both mean the process is gone.
-Unexpected<InspectError> read_failure(pid_t pid, const std::string& path, int e) {
-  if (e == ENOENT || e == ESRCH) return fail(pid, ESRCH, "no such process");
-  return fail(pid, e, path + ": " + std::strerror(e));
+Result<internal::SmapsCoverage, InspectError> read_smaps(pid_t pid, const std::string& dir) {
+  const auto text = internal::read_whole_file(dir + "/smaps");
+  if (!text) return read_failure(pid, dir + "/smaps", text.error());
+  // An empty smaps means the process lost its memory map between the two reads.
+  if (text->empty()) return inspect_failure(pid, ESRCH, "process has exited: empty smaps");
+  auto coverage = internal::parse_smaps_coverage(*text);
+  if (!coverage) return inspect_failure(pid, EINVAL, dir + "/smaps: " + coverage.error());
+  return std::move(*coverage);
 }
 
 }  // namespace
 
 Result<ProcessMemory, InspectError> inspect(pid_t pid, bool check_coverage) {
-  if (pid <= 0) return fail(pid, EINVAL, "not a process id");
   const std::string dir = "/proc/" + std::to_string(pid);
-  const auto status_text = internal::read_whole_file(dir + "/status");
-  if (!status_text) return read_failure(pid, dir + "/status", status_text.error());
-  const auto status = internal::parse_proc_status(*status_text);
-  if (!status) return fail(pid, EINVAL, dir + "/status: " + status.error());
-  if (status->state == 'Z' || status->state == 'X')
-    return fail(pid, ESRCH, "process has exited (zombie): it has no memory");
-  if (status->kernel_thread) return fail(pid, EINVAL, "a kernel thread has no user memory");
-  // A process that is exiting has released its memory before it becomes a zombie.
-  if (!status->vm_lck || !status->vm_rss)
-    return fail(pid, ESRCH, "process is exiting (or a kernel thread): no memory figures");
-
+  const auto status = read_status(pid, dir);
+  if (!status) return Unexpected(status.error());
   ProcessMemory m;
   m.pid = pid;
   m.locked_bytes = *status->vm_lck;
@@ -45,17 +59,38 @@ Result<ProcessMemory, InspectError> inspect(pid_t pid, bool check_coverage) {
   m.pinned_bytes = status->vm_pin.value_or(0);
   if (!check_coverage) return m;
 
-  const auto smaps_text = internal::read_whole_file(dir + "/smaps");
-  if (!smaps_text) return read_failure(pid, dir + "/smaps", smaps_text.error());
-  // An empty smaps means the process lost its memory map between the two reads.
-  if (smaps_text->empty()) return fail(pid, ESRCH, "process has exited: empty smaps");
-  const auto coverage = internal::parse_smaps_coverage(*smaps_text);
-  if (!coverage) return fail(pid, EINVAL, dir + "/smaps: " + coverage.error());
+  const auto coverage = read_smaps(pid, dir);
+  if (!coverage) return Unexpected(coverage.error());
   m.coverage_checked = true;
   m.lockable_mappings = coverage->lockable_mappings;
   m.unlocked_mappings = coverage->unlocked_mappings;
   m.fully_locked = coverage->lockable_mappings > 0 && coverage->unlocked_mappings == 0;
   return m;
+}
+
+Result<MemoryDetail, InspectError> inspect_detail(pid_t pid) {
+  const std::string dir = "/proc/" + std::to_string(pid);
+  // Read for its verdict only (zombie, kernel thread, exiting): smaps alone cannot tell.
+  const auto status = read_status(pid, dir);
+  if (!status) return Unexpected(status.error());
+  auto coverage = read_smaps(pid, dir);
+  if (!coverage) return Unexpected(coverage.error());
+  const auto limits_text = internal::read_whole_file(dir + "/limits");
+  if (!limits_text) return read_failure(pid, dir + "/limits", limits_text.error());
+  const auto limit = internal::parse_memlock_limit(*limits_text);
+  if (!limit) return inspect_failure(pid, EINVAL, dir + "/limits: " + limit.error());
+
+  MemoryDetail d;
+  d.pid = pid;
+  d.lockable_mappings = coverage->lockable_mappings;
+  d.unlocked_mappings = coverage->unlocked_mappings;
+  d.locked_bytes = coverage->locked_bytes;
+  d.resident_unlocked_bytes = coverage->resident_unlocked_bytes;
+  d.swapped_bytes = coverage->swapped_bytes;
+  d.swapped_shmem_bytes = coverage->swapped_shmem_bytes;
+  d.first_unlocked_mapping = std::move(coverage->first_unlocked);
+  d.memlock_limit_bytes = limit->soft;
+  return d;
 }
 
 bool is_locked() noexcept { return locked_bytes() > 0; }

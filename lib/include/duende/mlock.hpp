@@ -333,7 +333,7 @@ struct ProcessMemory {
   bool operator==(const ProcessMemory&) const = default;
 };
 
-// Why inspect() could not read a process.
+// Why inspect(), inspect_detail() or inspect_io_flusher() could not read a process.
 struct InspectError {
   int error_number = 0;  // ESRCH: no such process (or a zombie: it has no memory left);
                          // EACCES/EPERM: not allowed to read it; EINVAL: kernel thread or
@@ -348,5 +348,122 @@ struct InspectError {
 // unreadable process is an error, never zeros.
 DUENDE_MLOCK_API Result<ProcessMemory, InspectError> inspect(pid_t pid,
                                                              bool check_coverage = false);
+
+// ---- Memory in detail (since 1.2) ----
+//
+// ProcessMemory keeps its layout (it crosses the shared library's ABI by value), so the
+// figures only a walk of /proc/PID/smaps gives have a type of their own. What counts what:
+//  - VmLck (ProcessMemory::locked_bytes): the virtual size of the locked mappings, touched
+//    or not (PROT_NONE reservations and untouched MCL_ONFAULT ranges included).
+//    MemoryDetail::locked_bytes: the locked pages actually resident, in proportion.
+//  - VmSwap (ProcessMemory::swapped_bytes): swapped-out anonymous pages only.
+//    MemoryDetail::swapped_bytes: those plus swapped-out shared memory (tmpfs, /dev/shm,
+//    memfd, SysV shm, MAP_SHARED|MAP_ANONYMOUS), which VmSwap leaves out:
+//    swapped_shmem_bytes is that part. A swap backend whose shared buffers were swapped
+//    out shows VmSwap 0 and is still in danger; these figures say so.
+
+// What inspect_detail() read: the counts of ProcessMemory's coverage check and the
+// figures of the same walk, plus the memlock limit. Returned by value across the ABI: the
+// layout stays as it is for all of 1.x (new figures would come in a new type).
+struct MemoryDetail {
+  pid_t pid = 0;
+  // As ProcessMemory's: the mappings mlockall() can lock (special mappings such as [vvar],
+  // [vdso], [vsyscall], VM_IO, VM_PFNMAP, VM_MIXEDMAP, VM_DONTEXPAND and hugetlb ones are not
+  // counted), and those of them without the `lo` VmFlag.
+  std::uint64_t lockable_mappings = 0;
+  std::uint64_t unlocked_mappings = 0;
+  // Sum of the mappings' "Locked:" lines, in bytes: resident pages of locked mappings,
+  // each page shared with N processes counted 1/N (it is a proportional set size). Below
+  // VmLck for a locked process: untouched and shared pages are counted less or not at all.
+  std::uint64_t locked_bytes = 0;
+  // Sum of "Rss:" over the unlocked lockable mappings, in bytes: memory resident now that
+  // the kernel may swap out (a lost or partial lock). 0 for a fully locked process.
+  std::uint64_t resident_unlocked_bytes = 0;
+  // Sum of "Swap:" over every mapping, in bytes: anonymous pages (as VmSwap) and shared
+  // memory pages (which VmSwap does not count) in swap now.
+  std::uint64_t swapped_bytes = 0;
+  // The part of swapped_bytes in shared memory mappings: shared ones (perms "rw-s":
+  // tmpfs and /dev/shm files, "/dev/zero (deleted)" for MAP_SHARED|MAP_ANONYMOUS, SysV
+  // segments) and "/SYSV…" or "/memfd:…" ones also when private. Not recognised: a
+  // tmpfs file mapped private (its name is a plain path).
+  std::uint64_t swapped_shmem_bytes = 0;
+  // The first unlocked lockable mapping, for a log line: "start-end perms name" as in
+  // smaps, e.g. "7f12a000-7f12c000 rw-p /usr/lib/x.so", "55d0a000-55d2b000 rw-p [heap]",
+  // "7f12c000-7f12d000 rw-p" when it has no name. Every byte outside printable ASCII is
+  // written "\xNN"; at most 256 bytes (cut with "..."). "" when none is unlocked.
+  std::string first_unlocked_mapping;
+  // The soft RLIMIT_MEMLOCK ("Max locked memory" in /proc/PID/limits), in bytes: how much
+  // the process may lock without CAP_IPC_LOCK. nullopt when unlimited.
+  std::optional<std::uint64_t> memlock_limit_bytes;
+
+  // As ProcessMemory::fully_locked: some lockable mapping, and every one locked.
+  bool fully_locked() const noexcept { return lockable_mappings > 0 && unlocked_mappings == 0; }
+  bool operator==(const MemoryDetail&) const = default;
+};
+
+// Reads /proc/PID/status (to tell a live process from a zombie or a kernel thread), walks
+// /proc/PID/smaps once (costs as much as inspect(pid, true)), and reads /proc/PID/limits.
+// The counts are the ones inspect(pid, true) gives for the same moment. Errors, never
+// zeros:
+//  - ESRCH: no such process, a zombie, or one exiting (no memory map left);
+//  - EACCES/EPERM: not allowed to read its smaps (another user's process without
+//    CAP_SYS_PTRACE) or its limits;
+//  - EINVAL: pid <= 0, a kernel thread, or /proc text the parsers refuse (named in the
+//    message);
+//  - any other errno from reading /proc.
+DUENDE_MLOCK_API Result<MemoryDetail, InspectError> inspect_detail(pid_t pid);
+
+// ---- I/O flusher flags, per thread (since 1.2) ----
+//
+// prctl(PR_SET_IO_FLUSHER, 1) (MlockConfig::io_flusher()) sets two flags on the calling
+// THREAD only: threads started before it lack them, threads and children it starts later
+// inherit them. /proc/PID/task/TID/stat shows them in field 9, "flags" (proc(5)).
+
+// PF_MEMALLOC_NOIO: the thread's allocations never start I/O to reclaim memory.
+inline constexpr std::uint32_t kPfMemallocNoio = 0x00080000;
+// PF_LOCAL_THROTTLE: dirty-page throttling holds the thread back only for the device it
+// writes to, not for all dirty memory (it may be what cleans the rest).
+inline constexpr std::uint32_t kPfLocalThrottle = 0x00100000;
+// Both: what PR_SET_IO_FLUSHER sets (and PR_GET_IO_FLUSHER reports as 1).
+inline constexpr std::uint32_t kIoFlusherFlags = kPfMemallocNoio | kPfLocalThrottle;
+
+// The flags (field 9, the kernel's task->flags) of one /proc/PID/task/TID/stat or
+// /proc/PID/stat line, "TID (COMM) STATE PPID PGRP SESSION TTY TPGID FLAGS ...". COMM may
+// hold spaces and ')': the fields are counted after the line's last ')'. A trailing
+// newline is fine; fields after the ninth are not checked.
+// Errors, as text naming what is wrong: no "TID (" at the start or no ')' after it; too
+// few fields (flags missing); a state (field 3) of more than one letter; a TID or flags
+// that is not a decimal number; flags beyond 32 bits (out of range). Pure; throws only
+// std::bad_alloc.
+DUENDE_MLOCK_API Result<std::uint32_t, std::string> parse_task_stat_flags(
+    std::string_view stat_line);
+
+// Which threads of a process carry both kIoFlusherFlags, from inspect_io_flusher(). As
+// MemoryDetail, its layout stays as it is for all of 1.x.
+struct IoFlusherThreads {
+  pid_t pid = 0;
+  // Live threads read (an exited thread not yet reaped is not counted).
+  std::uint64_t threads = 0;
+  // How many of them carry both flags; == threads when the whole process is a flusher.
+  std::uint64_t io_flusher_threads = 0;
+  // The first thread (in /proc/PID/task's order, the main thread first) without both
+  // flags, and its name (comm) with every byte outside printable ASCII written "\xNN":
+  // for a log line. 0 and "" when every thread carries them.
+  pid_t first_other_tid = 0;
+  std::string first_other_comm;
+
+  bool all_io_flushers() const noexcept { return threads > 0 && io_flusher_threads == threads; }
+  bool operator==(const IoFlusherThreads&) const = default;
+};
+
+// Reads /proc/PID/task/*/stat: one read per thread, so it costs in proportion to the
+// number of threads. A thread that exits between the listing and the read of its stat
+// is left out, not an error. Errors:
+//  - ESRCH: no such process, or no live thread left (a zombie);
+//  - EACCES/EPERM: not allowed to read its task directory or a thread's stat;
+//  - EINVAL: pid <= 0, a kernel thread, or a stat line parse_task_stat_flags() refuses
+//    (the message names the file and the reason);
+//  - any other errno from reading /proc.
+DUENDE_MLOCK_API Result<IoFlusherThreads, InspectError> inspect_io_flusher(pid_t pid);
 
 }  // namespace duende::mlock
