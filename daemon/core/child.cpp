@@ -93,6 +93,7 @@ void Child::spawn() {
   req.supplementary_groups = spec_.supplementary_groups;
   req.oom_score_adj = spec_.oom_score_adj;
   req.ambient_ipc_lock = must_be_locked();
+  req.forbid_swap = must_be_locked();
   // "infinity" matters only to a child without CAP_IPC_LOCK: one that holds it (root, or
   // ambient) ignores the limit, and raising it needs CAP_SYS_RESOURCE we may not have.
   const bool holds_ipc_lock =

@@ -200,17 +200,36 @@ Cgroups Cgroups::set_up(bool under_service_manager) {
 
 std::string Cgroups::description() const {
   if (!usable()) return "process groups: " + why_not_;
-  return "cgroup v2: " + base_ + (memory_ ? " (memory controller)" : "");
+  return "cgroup v2: " + base_ +
+         (memory_ ? " (memory controller: memory.swap.max 0 for children that must be locked)"
+                  : " (no memory controller: memory.swap.max not set)");
 }
 
-mlock::Result<std::string, int> Cgroups::prepare_child(const std::string& name,
-                                                       std::vector<pid_t>& leftovers) const {
+mlock::Result<std::string, int> Cgroups::prepare_child(const std::string& name, bool forbid_swap,
+                                                       std::vector<pid_t>& leftovers,
+                                                       std::string& warning) const {
   if (!usable()) return mlock::Unexpected(ENOTSUP);
   const std::string path = base_ + "/" + child_dir_name(name);
   if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return mlock::Unexpected(errno);
   leftovers = processes(path, 64);
   if (!leftovers.empty()) kill_all(path);
+  if (memory_) {
+    const char* value = forbid_swap ? "0" : "max";
+    if (const int e = write_text(path + "/memory.swap.max", value); e != 0)
+      warning = "cannot set memory.swap.max " + std::string(value) + ": " + std::strerror(e);
+  }
   return path;
+}
+
+std::uint64_t Cgroups::oom_kills(const std::string& path) {
+  const auto text = read_pseudo_file(path + "/memory.events", kMaxControlFile);
+  if (!text) return 0;
+  const auto at = text->find("oom_kill ");
+  if (at == std::string::npos) return 0;
+  std::uint64_t n = 0;
+  const char* begin = text->data() + at + 9;
+  std::from_chars(begin, text->data() + text->size(), n);
+  return n;
 }
 
 int Cgroups::open_procs(const std::string& path) {

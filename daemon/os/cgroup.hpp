@@ -66,8 +66,15 @@ class Cgroups {
   // Makes (or reuses) the cgroup of child `name`, returning its path. A cgroup that still
   // has processes (a child left over from before, not adopted) is emptied with cgroup.kill
   // first, and `leftovers` gets their pids. Failure: the errno of mkdir/open.
-  mlock::Result<std::string, int> prepare_child(const std::string& name,
-                                                std::vector<pid_t>& leftovers) const;
+  // With `forbid_swap` and the memory controller, its memory.swap.max is set to 0 (a
+  // second line of defence behind the child's own lock); `warning` gets why not, when
+  // that write fails.
+  mlock::Result<std::string, int> prepare_child(const std::string& name, bool forbid_swap,
+                                                std::vector<pid_t>& leftovers,
+                                                std::string& warning) const;
+  // The oom_kill count of its memory.events (processes the OOM killer ended there), 0
+  // without the memory controller.
+  static std::uint64_t oom_kills(const std::string& path);
   // Opens PATH/cgroup.procs for writing (close-on-exec), for a child to move itself in;
   // -1 with errno on failure.
   static int open_procs(const std::string& path);

@@ -30,9 +30,9 @@ class EventLoop {
   void remove(int fd);
 
   // Runs callbacks until quit(); an exception from a callback or `before_sleep` is logged
-  // and the loop goes on (that one operation failed, not the daemon). `before_sleep` runs before every wait (the D-Bus
-  // connection works through its queue there, a bounded amount per round). When it
-  // returns true it left work undone: the loop then only polls (no sleep), so every other
+  // and the loop goes on (that one operation failed, not the daemon). `before_sleep` runs before
+  // every wait (the D-Bus connection works through its queue there, a bounded amount per round).
+  // When it returns true it left work undone: the loop then only polls (no sleep), so every other
   // source gets its turn before before_sleep runs again. Returns the code given to quit().
   int run(const std::function<bool()>& before_sleep = {});
   void quit(int code) {

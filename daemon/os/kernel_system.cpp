@@ -109,7 +109,9 @@ mlock::Result<ProcessHandle, SpawnError> KernelSystem::spawn(const SpawnRequest&
 int KernelSystem::join_cgroup(const std::string& name, SpawnRequest& req) {
   if (!cgroups_.usable()) return -1;
   std::vector<pid_t> leftovers;
-  auto path = cgroups_.prepare_child(name, leftovers);
+  std::string warning;
+  auto path = cgroups_.prepare_child(name, req.forbid_swap, leftovers, warning);
+  if (!warning.empty()) log_warning(name + ": " + warning);
   int fd = path ? Cgroups::open_procs(*path) : -1;
   const int error = path ? errno : path.error();
   if (fd < 0) {
@@ -163,6 +165,12 @@ mlock::Result<ProcessHandle, std::string> KernelSystem::follow(const ProcessHand
     return followed;
   }
   return mlock::Unexpected(std::string("its cgroup has no process left"));
+}
+
+std::uint64_t KernelSystem::oom_kills(const ProcessHandle& process) {
+  return process.cgroup.empty() || !cgroups_.memory_controller()
+             ? 0
+             : Cgroups::oom_kills(process.cgroup);
 }
 
 std::string KernelSystem::cgroup_of(pid_t pid) { return Cgroups::cgroup_of(pid, cgroups_.mount()); }

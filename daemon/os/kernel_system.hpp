@@ -49,6 +49,7 @@ class KernelSystem final : public System {
   mlock::Result<ProcessHandle, std::string> follow(const ProcessHandle& ended,
                                                    std::function<void()> on_exit) override;
   std::string cgroup_of(pid_t pid) override;
+  std::uint64_t oom_kills(const ProcessHandle& process) override;
   std::string process_name(pid_t pid) override;
   // Reaps this process's exited children that nobody watches: orphans of the children's
   // trees, which come to us as their subreaper (PR_SET_CHILD_SUBREAPER, set by run()).

@@ -41,6 +41,9 @@ struct SpawnRequest {
   // the child joins first of all; -1 = stay in the caller's. The caller keeps the fd.
   int cgroup_procs_fd = -1;
   std::string cgroup;
+  // Used by System::spawn(): the child must never be swapped, so its cgroup gets
+  // memory.swap.max = 0 where the memory controller is delegated to us.
+  bool forbid_swap = false;
 };
 
 // waitid()'s P_PIDFD (Linux 5.4), missing from glibc 2.36's idtype_t.

@@ -130,6 +130,9 @@ class System {
   // Failure: why there is none to follow (no cgroup, an empty one).
   virtual mlock::Result<ProcessHandle, std::string> follow(const ProcessHandle& ended,
                                                            std::function<void()> on_exit) = 0;
+  // Processes of `process`'s cgroup the kernel's OOM killer ended (memory.events
+  // oom_kill), 0 without a cgroup or the memory controller.
+  virtual std::uint64_t oom_kills(const ProcessHandle& process) = 0;
   // The cgroup process `pid` is in ("" when unknown): to tell whose a datagram is.
   virtual std::string cgroup_of(pid_t pid) = 0;
   // Its comm (/proc/PID/comm), "" when gone.

@@ -213,6 +213,7 @@ class FakeSystem final : public System {
     return mlock::Unexpected(std::string("it has no cgroup"));
   }
   std::string cgroup_of(pid_t) override { return ""; }
+  std::uint64_t oom_kills(const ProcessHandle&) override { return 0; }
   std::string process_name(pid_t pid) override {
     const auto it = processes_.find(pid);
     return it == processes_.end() ? "" : it->second.name;
