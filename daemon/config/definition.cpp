@@ -58,6 +58,9 @@ std::string definition_text(const ChildSpec& c) {
   put(out, std::string{m.current() ? 'c' : '-', m.future() ? 'f' : '-', m.onfault() ? 'o' : '-',
                        m.required() ? 'r' : '-', m.io_flusher() ? 'i' : '-',
                        m.retain_heap() ? 'h' : '-'});
+  // Written only when not the default: a field added later must not change the hash of
+  // a definition that does not use it, or an upgrade would restart every child.
+  if (!m.relock_after_fork()) put(out, "relock_after_fork off");
   put_optional(out, c.limit_memlock);
   put_number(out, c.oom_score_adj);
   put_number(out, static_cast<int>(c.ready));

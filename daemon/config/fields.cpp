@@ -136,17 +136,18 @@ void read_mlock_flags(const Json& value, const std::string& pointer, ProblemSink
     return;
   }
   const ObjectReader reader(value, pointer, sink);
-  reader.reject_unknown_keys(
-      {"current", "future", "onfault", "required", "io_flusher", "retain_heap"});
+  reader.reject_unknown_keys({"current", "future", "onfault", "required", "io_flusher",
+                              "retain_heap", "relock_after_fork"});
   bool current = flags.current(), future = flags.future(), onfault = flags.onfault(),
        required = flags.required(), io_flusher = flags.io_flusher(),
-       retain_heap = flags.retain_heap();
+       retain_heap = flags.retain_heap(), relock = flags.relock_after_fork();
   reader.read_bool("current", current);
   reader.read_bool("future", future);
   reader.read_bool("onfault", onfault);
   reader.read_bool("required", required);
   reader.read_bool("io_flusher", io_flusher);
   reader.read_bool("retain_heap", retain_heap);
+  reader.read_bool("relock_after_fork", relock);
   if (onfault && !current && !future) {
     sink.add(reader.pointer("onfault"),
              "needs \"current\" or \"future\": mlockall() rejects MCL_ONFAULT alone");
@@ -158,6 +159,7 @@ void read_mlock_flags(const Json& value, const std::string& pointer, ProblemSink
               .required(required)
               .io_flusher(io_flusher)
               .retain_heap(retain_heap)
+              .relock_after_fork(relock)
               .build();
 }
 

@@ -6,13 +6,15 @@
 //              [--munlock-touched-when GATE]
 //              [--unlock-after-ms N] [--exit-after-ms N] [--exit-code C] [--crash]
 //              [--ignore-term] [--sleep-forever]
-//              [--double-fork] [--fork-unlocked] [--exec-helper PIDFILE]
+//              [--double-fork] [--fork-unlocked] [--fork-helper PIDFILE]
+//              [--exec-helper PIDFILE]
 //
 // --double-fork, first of all, daemonizes as a classic daemon does: it forks, the parent
 // exits 0, the child calls setsid() and forks again and exits 0, and the grandchild goes on
 // with everything below. After the lock step, --fork-unlocked forks a helper that calls
-// munlockall() and waits for SIGTERM, and --exec-helper forks a helper that execs this
-// program again with --lock --write-pid PIDFILE (it reports its own lock).
+// munlockall() and waits for SIGTERM, --fork-helper forks one that writes its pid to
+// PIDFILE and waits for SIGTERM (locked or not as the fork left it), and --exec-helper forks a
+// helper that execs this program again with --lock --write-pid PIDFILE (it reports its own lock).
 //
 // Steps run in this order: write the pid file, print the environment, map and touch
 // memory, lock through libduende-mlock (which sends the lock report when asked by
@@ -77,6 +79,7 @@ struct Options {
   bool double_fork = false;
   bool fork_unlocked = false;
   std::string exec_helper;  // the helper's pid file
+  std::string fork_helper;  // the helper's pid file
 };
 
 [[noreturn]] void usage(const char* bad) {
@@ -132,6 +135,8 @@ Options parse(int argc, char** argv) {
       o.double_fork = true;
     else if (a == "--fork-unlocked")
       o.fork_unlocked = true;
+    else if (a == "--fork-helper")
+      o.fork_helper = value();
     else if (a == "--exec-helper")
       o.exec_helper = value();
     else if (a != "--sleep-forever")
@@ -229,6 +234,13 @@ void fork_unlocked_helper() {
   _exit(0);
 }
 
+void fork_helper(const std::string& pid_file) {
+  if (fork() != 0) return;
+  write_file(pid_file, std::to_string(getpid()) + "\n");
+  while (!g_terminate) sleep_ms(20);
+  _exit(0);
+}
+
 void exec_helper(const char* self, const std::string& pid_file) {
   if (fork() != 0) return;
   const char* argv[] = {self, "--lock", "--write-pid", pid_file.c_str(), nullptr};
@@ -257,6 +269,7 @@ int main(int argc, char** argv) {
   if (o.lock) lock_or_exit();
   if (o.fork_unlocked) fork_unlocked_helper();
   if (!o.exec_helper.empty()) exec_helper(argv[0], o.exec_helper);
+  if (!o.fork_helper.empty()) fork_helper(o.fork_helper);
   for (const std::string& text : o.send_texts) notify(text);
   if (o.send_oversized) notify("STATUS=" + std::string(8192, 'x'));
   if (o.ready) notify("READY=1");

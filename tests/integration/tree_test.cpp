@@ -118,6 +118,47 @@ TEST(ChildTree, AnExecdHelperReportsItsLockAndIsVerified) {
   EXPECT_FALSE(process_alive(helper)) << "the helper was leaked";
 }
 
+// An unmodified program under the shim that forks without exec: the shim's fork handler
+// locks the forked process again, and the supervisor finds every process of the tree
+// locked. With the re-lock turned off, the same helper runs unlocked and is a lost lock.
+class ShimForkTest : public testing::TestWithParam<bool> {};
+
+TEST_P(ShimForkTest, AForkedProcessOfAShimLockedChildIsLockedUnlessReLockIsOff) {
+  SKIP_WITHOUT_CGROUPS();
+  DUENDE_SKIP_IF_SANITIZED("the preload shim cannot load into a sanitizer build");
+  const bool relock = GetParam();
+  Harness h;
+  const std::string helper_file = h.path("helper.pid");
+  Json c = test_child({"--fork-helper", helper_file});
+  c["preload"] = true;
+  if (!relock) c["mlock"] = {{"relock_after_fork", false}};
+  h.config["children"]["shim"] = c;
+  h.start();
+  const pid_t pid = h.wait_child_pid("shim");
+  ASSERT_GT(pid, 0);
+  pid_t helper = 0;
+  ASSERT_TRUE(h.wait_until([&] { return (helper = read_pid(helper_file)) > 0; }));
+  EXPECT_EQ(cgroup_of(helper), cgroup_of(pid));
+  ASSERT_TRUE(h.wait_for_log("shim: ready, locked ("));
+  EXPECT_GT(test::vm_lck(pid), 0u);
+  if (relock) {
+    EXPECT_GT(test::vm_lck(helper), 0u) << "the forked process was not locked again";
+    h.pause(2600);  // past the grace an unlocked process gets, and a few ticks more
+    EXPECT_EQ(h.count("lost its lock"), 0) << h.log_text();
+  } else {
+    EXPECT_EQ(test::vm_lck(helper), 0u);
+    ASSERT_TRUE(h.wait_for_log("shim: lost its lock"));
+    EXPECT_EQ(h.count(", unlocked: pid " + std::to_string(helper) + " ("), 1) << h.log_text();
+  }
+  ASSERT_EQ(h.stop(), 0);
+  EXPECT_FALSE(process_alive(helper));
+}
+
+INSTANTIATE_TEST_SUITE_P(ReLock, ShimForkTest, testing::Bool(),
+                         [](const testing::TestParamInfo<bool>& info) {
+                           return info.param ? "On" : "Off";
+                         });
+
 TEST(ChildTree, StopEndsAProcessThatIgnoresTheStopSignalWithTheWholeTree) {
   SKIP_WITHOUT_CGROUPS();
   Harness h;

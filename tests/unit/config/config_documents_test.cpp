@@ -72,6 +72,7 @@ TEST(ConfigFromDocuments, FillsEveryChildDefault) {
   EXPECT_EQ(child.mlock, mlock::MlockConfig{});
   EXPECT_FALSE(child.mlock.io_flusher());
   EXPECT_FALSE(child.mlock.retain_heap());
+  EXPECT_TRUE(child.mlock.relock_after_fork());
   EXPECT_EQ(child.limit_memlock, std::nullopt);
   EXPECT_EQ(child.oom_score_adj, -1000);
   EXPECT_EQ(child.ready, Readiness::Locked);
@@ -100,6 +101,7 @@ TEST(ConfigFromDocuments, ParsesTheFullExample) {
   EXPECT_EQ(ublk.user_name, "nobody");
   EXPECT_EQ(ublk.supplementary_groups, std::vector<gid_t>{65534});
   EXPECT_TRUE(ublk.mlock.io_flusher());
+  EXPECT_FALSE(ublk.mlock.relock_after_fork());
   EXPECT_EQ(ublk.limit_memlock, 64u << 20);
   EXPECT_EQ(ublk.ready, Readiness::Locked);
   EXPECT_EQ(ublk.after, std::vector<std::string>{"net-prep"});

@@ -252,6 +252,9 @@ TEST(DefinitionHash, EveryFieldChangesIt) {
       [](ChildSpec& s) { s.stop_signal = SIGINT; },
       [](ChildSpec& s) { s.stop_timeout_sec += 1; },
       [](ChildSpec& s) { s.on_lock_lost = OnLockLost::Restart; },
+      [](ChildSpec& s) {
+        s.mlock = mlock::MlockConfig::builder().relock_after_fork(false).build();
+      },
   };
   for (std::size_t i = 0; i < changes.size(); ++i) {
     ChildSpec changed = base;
@@ -260,6 +263,13 @@ TEST(DefinitionHash, EveryFieldChangesIt) {
     EXPECT_NE(definition_hash(changed), definition_hash(base)) << "change " << i;
   }
   EXPECT_EQ(definition_hash(base), definition_hash(c.children.at("a")));
+}
+
+// A running supervisor's children must not all restart when an upgrade re-executes it: a
+// definition that uses no field added later hashes as the earlier version hashed it.
+TEST(DefinitionHash, StaysTheSameForADefinitionThatUsesNoNewerField) {
+  Config c = config_from_json(R"({"children": {"a": {"exec": ["/bin/a"]}}})");
+  EXPECT_EQ(definition_hash(c.children.at("a")), "f74a5dfda1e92cac");
 }
 
 }  // namespace
