@@ -1,6 +1,8 @@
 #include "os/cgroup.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -98,6 +100,35 @@ bool has_word(std::string_view text, std::string_view word) {
   return false;
 }
 
+// Removes what supervisors that died (a SIGKILL leaves no time to tidy up) left below
+// `parent`: their emptied bases and child cgroups. rmdir() refuses anything that still
+// has processes, and a live supervisor's base is never touched.
+void sweep_dead_bases(const std::string& parent) {
+  DIR* dir = ::opendir(parent.c_str());
+  if (!dir) return;
+  std::vector<std::string> dead;
+  while (const dirent* e = ::readdir(dir)) {
+    const std::string name = e->d_name;
+    if (name.rfind("mlock-supervisor.", 0) != 0) continue;
+    pid_t owner = 0;
+    const char* digits = name.c_str() + std::strlen("mlock-supervisor.");
+    const auto [end, ec] = std::from_chars(digits, name.c_str() + name.size(), owner);
+    if (ec == std::errc() && *end == '\0' && owner > 0 && ::kill(owner, 0) != 0 && errno == ESRCH)
+      dead.push_back(parent + "/" + name);
+  }
+  ::closedir(dir);
+  for (const std::string& base : dead) {
+    if (DIR* d = ::opendir(base.c_str())) {
+      std::vector<std::string> children;
+      while (const dirent* e = ::readdir(d))
+        if (std::strncmp(e->d_name, "child.", 6) == 0) children.push_back(base + "/" + e->d_name);
+      ::closedir(d);
+      for (const std::string& c : children) ::rmdir(c.c_str());
+    }
+    ::rmdir(base.c_str());
+  }
+}
+
 }  // namespace
 
 std::optional<std::string> parse_unified_cgroup(std::string_view text) {
@@ -175,6 +206,7 @@ Cgroups Cgroups::set_up(bool under_service_manager) {
              own->compare(own->size() - 8, 8, ".service") == 0) {
     base = join(*mount, *own);
   } else {
+    sweep_dead_bases(join(*mount, *own));
     base = join(*mount, *own) + "/mlock-supervisor." + std::to_string(::getpid());
     if (::mkdir(base.c_str(), 0755) != 0 && errno != EEXIST)
       return unusable("cannot make " + base + ": " + std::strerror(errno));

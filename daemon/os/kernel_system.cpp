@@ -56,6 +56,7 @@ KernelSystem::KernelSystem(EventLoop& loop, std::optional<rlimit> child_nofile,
 KernelSystem::~KernelSystem() {
   loop_.remove(timer_fd_);
   ::close(timer_fd_);
+  cgroups_.remove_base();  // ours and empty (children stopped), else it stays
 }
 
 Clock::time_point KernelSystem::now() { return Clock::now(); }
@@ -87,7 +88,10 @@ mlock::Result<ProcessHandle, SpawnError> KernelSystem::spawn(const SpawnRequest&
   auto spawned = spawn_process(req);
   if (journal >= 0) ::close(journal);
   if (procs >= 0) ::close(procs);
-  if (!spawned) return mlock::Unexpected(spawned.error());
+  if (!spawned) {
+    if (!req.cgroup.empty()) Cgroups::remove(req.cgroup);  // nothing ever joined it
+    return mlock::Unexpected(spawned.error());
+  }
   // The child could not write these itself without risking a full pipe (os/spawn.hpp).
   for (const std::string& warning : spawned->warnings) log_warning(log_identifier + ": " + warning);
   ProcessHandle process{spawned->pid, spawned->pidfd, process_start_time(spawned->pid).value_or(0),

@@ -71,11 +71,14 @@ TEST(ChildTree, ADoubleForkingDaemonIsFollowedNotRestartedAndStoppedWithItsTree)
   EXPECT_EQ(h.count("forker: restarting"), 0) << h.log_text();
   EXPECT_EQ(h.count("not a child"), 0) << "the grandchild's report was dropped";
   const std::string cgroup_dir = "/sys/fs/cgroup/unified" + cgroup_of(daemon);
+  const std::string base_dir = cgroup_dir.substr(0, cgroup_dir.rfind('/'));
+  EXPECT_TRUE(ends_with(base_dir, "/mlock-supervisor." + std::to_string(h.pid()))) << base_dir;
 
   ASSERT_EQ(h.stop(), 0);
   EXPECT_TRUE(h.wait_until([&] { return !process_alive(daemon); })) << "the daemon was leaked";
   EXPECT_GE(h.count("forker: stopped ("), 1) << h.log_text();
   EXPECT_FALSE(std::filesystem::exists(cgroup_dir)) << "its cgroup was left behind";
+  EXPECT_FALSE(std::filesystem::exists(base_dir)) << "the supervisor's cgroup was left behind";
 }
 
 TEST(ChildTree, AForkedProcessThatRunsUnlockedIsALostLockAndIsNamed) {

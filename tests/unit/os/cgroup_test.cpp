@@ -1,0 +1,131 @@
+// The cgroup parsers on fixtures (tests/data/cgroup), and Cgroups against the kernel: a
+// child cgroup made, joined by a spawned process, emptied by cgroup.kill and removed.
+#include "os/cgroup.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "fixture.hpp"
+#include "os/spawn.hpp"
+
+namespace duende::supervisor {
+namespace {
+
+TEST(ParseCgroup2Mount, FindsTheUnifiedMountOfAHybridHost) {
+  EXPECT_EQ(parse_cgroup2_mount(test::read_fixture("cgroup/mountinfo_hybrid.txt")),
+            "/sys/fs/cgroup/unified");
+}
+
+TEST(ParseCgroup2Mount, FindsThePureV2MountWithOptionalFields) {
+  EXPECT_EQ(parse_cgroup2_mount(test::read_fixture("cgroup/mountinfo_pure_v2.txt")),
+            "/sys/fs/cgroup");
+}
+
+TEST(ParseCgroup2Mount, IsNoneOnAV1OnlyHost) {
+  EXPECT_EQ(parse_cgroup2_mount(test::read_fixture("cgroup/mountinfo_v1_only.txt")), std::nullopt);
+  EXPECT_EQ(parse_cgroup2_mount(""), std::nullopt);
+  EXPECT_EQ(parse_cgroup2_mount("garbage without a separator\n"), std::nullopt);
+}
+
+TEST(ParseCgroup2Mount, UndoesOctalEscapes) {
+  EXPECT_EQ(parse_cgroup2_mount(test::read_fixture("cgroup/mountinfo_escaped.txt")), "/mnt/cg two");
+}
+
+TEST(ParseCgroup2Mount, SkipsABindMountOfASubtree) {
+  EXPECT_EQ(parse_cgroup2_mount(test::read_fixture("cgroup/mountinfo_bind_first.txt")),
+            "/sys/fs/cgroup/unified");
+}
+
+TEST(ParseUnifiedCgroup, ReadsTheZeroLine) {
+  EXPECT_EQ(parse_unified_cgroup("4:memory:/x\n0::/system.slice/a.service\n"),
+            "/system.slice/a.service");
+  EXPECT_EQ(parse_unified_cgroup("0::/\n"), "/");
+  EXPECT_EQ(parse_unified_cgroup("0::/no/newline"), "/no/newline");
+}
+
+TEST(ParseUnifiedCgroup, IsNoneWithoutAV2LineOrForARemovedCgroup) {
+  EXPECT_EQ(parse_unified_cgroup("4:memory:/x\n1:name=systemd:/\n"), std::nullopt);
+  EXPECT_EQ(parse_unified_cgroup("0::relative\n"), std::nullopt);
+  EXPECT_EQ(parse_unified_cgroup("0::\n"), std::nullopt);
+  EXPECT_EQ(parse_unified_cgroup("0::/gone (deleted)\n"), std::nullopt);
+}
+
+TEST(ParseCgroupProcs, ReadsPidsAndSkipsJunk) {
+  EXPECT_EQ(parse_cgroup_procs("12\n345\n"), (std::vector<pid_t>{12, 345}));
+  EXPECT_EQ(parse_cgroup_procs("12\nx\n-3\n0\n99999999999\n7"), (std::vector<pid_t>{12, 7}));
+  EXPECT_TRUE(parse_cgroup_procs("").empty());
+}
+
+TEST(Cgroups, UnusableSaysWhyAndMakesNothing) {
+  const Cgroups c = Cgroups::unusable("no cgroup v2 hierarchy is mounted");
+  EXPECT_FALSE(c.usable());
+  EXPECT_EQ(c.description(), "process groups: no cgroup v2 hierarchy is mounted");
+  std::vector<pid_t> leftovers;
+  std::string warning;
+  EXPECT_FALSE(c.prepare_child("a", true, leftovers, warning));
+}
+
+// Against the kernel: needs root and a writable v2 hierarchy (CI has both).
+TEST(Cgroups, AChildCgroupIsJoinedBeforeExecEmptiedByKillAndRemoved) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to make cgroups";
+  const Cgroups c = Cgroups::set_up(false);
+  if (!c.usable()) GTEST_SKIP() << c.description();
+  EXPECT_EQ(c.description().rfind("cgroup v2: ", 0), 0u) << c.description();
+  std::vector<pid_t> leftovers;
+  std::string warning;
+  const auto path = c.prepare_child("unit", false, leftovers, warning);
+  ASSERT_TRUE(path) << path.error();
+  EXPECT_TRUE(leftovers.empty());
+  const int procs = Cgroups::open_procs(*path);
+  ASSERT_GE(procs, 0);
+  SpawnRequest req;
+  req.argv = {"/bin/sleep", "60"};
+  req.cgroup_procs_fd = procs;
+  req.cgroup = *path;
+  auto spawned = spawn_process(req);
+  close(procs);
+  ASSERT_TRUE(spawned) << spawned.error().message();
+  EXPECT_EQ(Cgroups::processes(*path, 16), std::vector<pid_t>{spawned->pid});
+  EXPECT_TRUE(Cgroups::populated(*path));
+  EXPECT_EQ(Cgroups::cgroup_of(spawned->pid, c.mount()), *path);
+  EXPECT_EQ(Cgroups::kill_all(*path), 0);
+  siginfo_t info{};
+  ASSERT_EQ(waitid(kIdPidfd, static_cast<id_t>(spawned->pidfd), &info, WEXITED), 0);
+  close(spawned->pidfd);
+  EXPECT_EQ(info.si_code, CLD_KILLED);
+  EXPECT_EQ(info.si_status, SIGKILL);
+  EXPECT_FALSE(Cgroups::populated(*path));
+  Cgroups::remove(*path);
+  EXPECT_FALSE(std::filesystem::exists(*path));
+  c.remove_base();
+  EXPECT_FALSE(std::filesystem::exists(c.base()));
+}
+
+TEST(Cgroups, JoiningARemovedCgroupFailsTheSpawnNamingTheStep) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to make cgroups";
+  const Cgroups c = Cgroups::set_up(false);
+  if (!c.usable()) GTEST_SKIP() << c.description();
+  std::vector<pid_t> leftovers;
+  std::string warning;
+  const auto path = c.prepare_child("gone", false, leftovers, warning);
+  ASSERT_TRUE(path);
+  const int procs = Cgroups::open_procs(*path);
+  ASSERT_GE(procs, 0);
+  Cgroups::remove(*path);
+  SpawnRequest req;
+  req.argv = {"/bin/true"};
+  req.cgroup_procs_fd = procs;
+  req.cgroup = *path;
+  const auto spawned = spawn_process(req);
+  close(procs);
+  ASSERT_FALSE(spawned);
+  EXPECT_EQ(spawned.error().step, "join cgroup " + *path);
+  c.remove_base();
+}
+
+}  // namespace
+}  // namespace duende::supervisor
