@@ -185,15 +185,14 @@ Child* Supervisor::child_by_pid(pid_t pid) {
   if (const auto it = by_pid_.find(pid); it != by_pid_.end() && it->second->is_active())
     return it->second;
   // A process of a tree started since the last refresh (an exec'd helper reporting its
-  // lock): its cgroup says whose it is. One /proc read, only for an unknown sender.
+  // lock): its cgroup says whose it is. One small /proc read per datagram of an unknown
+  // sender, nothing more (the report's own /proc refresh is rate-limited by the child):
+  // a flood from such a process costs no more than one from a stranger.
   if (!tracking_.cgroups) return nullptr;
   const std::string cgroup = system_.cgroup_of(pid);
   if (cgroup.empty()) return nullptr;
   for (auto& [name, child] : children_)
-    if (child->is_active() && child->process().cgroup == cgroup) {
-      child->refresh_memory(false);  // it joins processes() and the index
-      return child.get();
-    }
+    if (child->is_active() && child->process().cgroup == cgroup) return child.get();
   return nullptr;
 }
 
