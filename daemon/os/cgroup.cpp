@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -96,6 +97,16 @@ bool has_word(std::string_view text, std::string_view word) {
         (w.size() == word.size() + 1 && w.back() == '\n' && w.substr(0, word.size()) == word))
       return true;
     if (!text.empty() && text.front() == '\n') text.remove_prefix(1);
+  }
+  return false;
+}
+
+// Whether systemd delegated the cgroup at `path` (Delegate=yes): it marks such cgroups
+// with the trusted.delegate (and since v251 user.delegate) extended attribute.
+bool delegated(const std::string& path) {
+  for (const char* name : {"trusted.delegate", "user.delegate"}) {
+    char value[8] = {};
+    if (::getxattr(path.c_str(), name, value, sizeof value) > 0 && value[0] == '1') return true;
   }
   return false;
 }
@@ -199,12 +210,19 @@ Cgroups Cgroups::set_up(bool under_service_manager) {
   Cgroups c;
   c.mount_ = *mount;
   std::string base;
+  const bool service =
+      under_service_manager && own->size() > 8 && own->compare(own->size() - 8, 8, ".service") == 0;
   if (base_name(*own) == "supervisor") {  // our own leaf: a re-exec or a restart into it
     base = join(*mount, parent_of(*own));
     c.own_base_ = base_name(base).rfind("mlock-supervisor.", 0) == 0;
-  } else if (under_service_manager && own->size() > 8 &&
-             own->compare(own->size() - 8, 8, ".service") == 0) {
+    c.unit_base_ = !c.own_base_;
+  } else if (service) {
     base = join(*mount, *own);
+    c.unit_base_ = true;
+    // A cgroup systemd did not hand over is systemd's: nothing below it is ours to make.
+    if (!delegated(base))
+      return unusable("the unit's cgroup " + base +
+                      " is not delegated to the supervisor (the unit needs Delegate=yes)");
   } else {
     sweep_dead_bases(join(*mount, *own));
     base = join(*mount, *own) + "/mlock-supervisor." + std::to_string(::getpid());
@@ -223,8 +241,11 @@ Cgroups Cgroups::set_up(bool under_service_manager) {
   if (::access((base + "/cgroup.procs").c_str(), W_OK) != 0)
     return unusable(base + " is not writable: " + std::strerror(errno));
   // The memory controller, where the parent hands it down: children get memory.swap.max.
+  // Never in a unit's own cgroup: a cgroup that hands controllers down may hold no
+  // process, and systemd (before DelegateSubgroup=, v254) starts a restarted supervisor
+  // right there — the restart would fail and leave every child unsupervised.
   const auto controllers = read_pseudo_file(base + "/cgroup.controllers", kMaxControlFile);
-  if (controllers && has_word(*controllers, "memory"))
+  if (!c.unit_base_ && controllers && has_word(*controllers, "memory"))
     c.memory_ = write_text(base + "/cgroup.subtree_control", "+memory") == 0;
   c.base_ = std::move(base);
   return c;
@@ -233,8 +254,10 @@ Cgroups Cgroups::set_up(bool under_service_manager) {
 std::string Cgroups::description() const {
   if (!usable()) return "process groups: " + why_not_;
   return "cgroup v2: " + base_ +
-         (memory_ ? " (memory controller: memory.swap.max 0 for children that must be locked)"
-                  : " (no memory controller: memory.swap.max not set)");
+         (memory_      ? " (memory controller: memory.swap.max 0 for children that must be locked)"
+          : unit_base_ ? " (memory controller not enabled below a unit: systemd could not "
+                         "restart the supervisor into its cgroup; MemorySwapMax= caps the unit)"
+                       : " (no memory controller: memory.swap.max not set)");
 }
 
 mlock::Result<std::string, int> Cgroups::prepare_child(const std::string& name, bool forbid_swap,

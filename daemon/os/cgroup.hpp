@@ -100,10 +100,11 @@ class Cgroups {
   static std::string child_dir_name(const std::string& name) { return "child." + name; }
 
  private:
-  std::string mount_;      // where cgroup2 is mounted
-  std::string base_;       // "" when unusable
-  std::string why_not_;    // why unusable
-  bool own_base_ = false;  // made by us (outside a service manager): removed at the end
+  std::string mount_;       // where cgroup2 is mounted
+  std::string base_;        // "" when unusable
+  std::string why_not_;     // why unusable
+  bool own_base_ = false;   // made by us (outside a service manager): removed at the end
+  bool unit_base_ = false;  // a service unit's own cgroup
   bool memory_ = false;
 };
 
