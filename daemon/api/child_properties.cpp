@@ -27,7 +27,8 @@ bool in_trouble(const ChildProperties& c) {
   const auto state = parse_child_state(c.state);
   if (!state) return false;
   return in_trouble(TroubleFacts{*state, c.must_be_locked, c.is_locked ? c.locked_bytes : 0,
-                                 c.swapped_bytes, c.unlocked_mappings, c.unlocked_processes});
+                                 c.swapped_bytes, c.unlocked_mappings, c.unlocked_processes,
+                                 c.wants_io_flusher && c.io_flusher == kIoFlusherNo});
 }
 
 }  // namespace duende::supervisor

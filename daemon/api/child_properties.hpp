@@ -17,32 +17,51 @@ namespace duende::supervisor {
 // someone else, whose status the kernel did not keep. The core's ExitStatus::kUnknown.
 inline constexpr std::int32_t kExitStatusUnknown = -2147483647 - 1;
 
+// MemlockHeadroomBytes when no RLIMIT_MEMLOCK applies: the child holds CAP_IPC_LOCK (root,
+// or given it as an ambient capability), the limit is unlimited or not read yet, or there
+// is no process. UINT64_MAX.
+inline constexpr std::uint64_t kNoMemlockHeadroom = UINT64_MAX;
+
+// IoFlusher's values: every thread of every process carries PF_MEMALLOC_NOIO and
+// PF_LOCAL_THROTTLE, or some thread lacks them ("" when unknown).
+inline constexpr const char* kIoFlusherYes = "yes";
+inline constexpr const char* kIoFlusherNo = "no";
+
 // One process of a child's tree, as the Processes property (a(usbtt)) lists it.
 struct TreeProcess {
   std::uint32_t pid = 0;
   std::string comm;                 // /proc/PID/comm
   bool locked = false;              // VmLck > 0
   std::uint64_t locked_bytes = 0;   // VmLck
-  std::uint64_t swapped_bytes = 0;  // VmSwap
+  std::uint64_t swapped_bytes = 0;  // VmSwap + its shared memory in swap (smaps Swap:)
   bool operator==(const TreeProcess&) const = default;
 };
 
 // One child, as org.duende.MlockSupervisor1.Child shows it.
 struct ChildProperties {
-  std::string name;                      // Name
-  std::string state;                     // State: to_string(ChildState)
-  std::uint32_t pid = 0;                 // Pid, 0 when no process
-  std::uint64_t started_at_us = 0;       // StartedAt: µs since the epoch, 0 when no process
-  bool adopted = false;                  // Adopted: started by an earlier supervisor process
-  std::uint64_t adopted_at_us = 0;       // AdoptedAt: µs since the epoch, 0 unless adopted
-  bool is_locked = false;                // IsLocked: a process with VmLck > 0
-  std::uint64_t locked_bytes = 0;        // LockedBytes: VmLck
-  std::uint64_t swapped_bytes = 0;       // SwappedBytes: VmSwap
-  std::uint64_t resident_bytes = 0;      // ResidentBytes: VmRSS
+  std::string name;                           // Name
+  std::string state;                          // State: to_string(ChildState)
+  std::uint32_t pid = 0;                      // Pid, 0 when no process
+  std::uint64_t started_at_us = 0;            // StartedAt: µs since the epoch, 0 when no process
+  bool adopted = false;                       // Adopted: started by an earlier supervisor process
+  std::uint64_t adopted_at_us = 0;            // AdoptedAt: µs since the epoch, 0 unless adopted
+  bool is_locked = false;                     // IsLocked: a process with VmLck > 0
+  std::uint64_t locked_bytes = 0;             // LockedBytes: VmLck
+  std::uint64_t swapped_bytes = 0;            // SwappedBytes: VmSwap + SwappedShmemBytes
+  std::uint64_t swapped_shmem_bytes = 0;      // SwappedShmemBytes: shared memory in swap
+  std::uint64_t resident_bytes = 0;           // ResidentBytes: VmRSS
+  std::uint64_t resident_unlocked_bytes = 0;  // ResidentUnlockedBytes: Rss of unlocked mappings
+  // MemlockHeadroomBytes: kNoMemlockHeadroom when no limit applies
+  std::uint64_t memlock_headroom_bytes = kNoMemlockHeadroom;
   bool fully_locked = false;             // FullyLocked: the last smaps coverage check passed
   std::uint32_t unlocked_mappings = 0;   // UnlockedMappings: see TroubleFacts
   std::vector<TreeProcess> processes;    // Processes: every process of its tree, main first
   std::uint32_t unlocked_processes = 0;  // UnlockedProcesses: see TroubleFacts
+  std::uint32_t threads = 0;             // Threads: of every process of its tree
+  std::uint32_t io_flusher_threads = 0;  // IoFlusherThreads: of them, with the flags
+  std::string io_flusher;                // IoFlusher: kIoFlusherYes, kIoFlusherNo, "" unknown
+  bool wants_io_flusher = false;         // WantsIoFlusher: its mlock asks io_flusher
+  std::uint32_t oom_kills = 0;           // OomKills: processes the OOM killer ended
   bool must_be_locked = false;           // MustBeLocked
   std::string lock_report;               // LockReport: what the child itself reported
   std::uint32_t restarts = 0;            // Restarts
@@ -71,11 +90,19 @@ void for_each_child_property(F&& f) {
   f("IsLocked", &ChildProperties::is_locked);
   f("LockedBytes", &ChildProperties::locked_bytes);
   f("SwappedBytes", &ChildProperties::swapped_bytes);
+  f("SwappedShmemBytes", &ChildProperties::swapped_shmem_bytes);
   f("ResidentBytes", &ChildProperties::resident_bytes);
+  f("ResidentUnlockedBytes", &ChildProperties::resident_unlocked_bytes);
+  f("MemlockHeadroomBytes", &ChildProperties::memlock_headroom_bytes);
   f("FullyLocked", &ChildProperties::fully_locked);
   f("UnlockedMappings", &ChildProperties::unlocked_mappings);
   f("Processes", &ChildProperties::processes);
   f("UnlockedProcesses", &ChildProperties::unlocked_processes);
+  f("Threads", &ChildProperties::threads);
+  f("IoFlusherThreads", &ChildProperties::io_flusher_threads);
+  f("IoFlusher", &ChildProperties::io_flusher);
+  f("WantsIoFlusher", &ChildProperties::wants_io_flusher);
+  f("OomKills", &ChildProperties::oom_kills);
   f("MustBeLocked", &ChildProperties::must_be_locked);
   f("LockReport", &ChildProperties::lock_report);
   f("Restarts", &ChildProperties::restarts);

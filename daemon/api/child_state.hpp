@@ -45,14 +45,19 @@ struct TroubleFacts {
   std::uint64_t unlocked_mappings = 0;
   // Processes of its tree (its cgroup) other than the main one that run unlocked.
   std::uint64_t unlocked_processes = 0;
+  // Its mlock asks io_flusher (PR_SET_IO_FLUSHER) and some thread of its tree lacks
+  // PF_MEMALLOC_NOIO|PF_LOCAL_THROTTLE: its own reclaim may then wait on the I/O it serves.
+  bool io_flusher_missing = false;
 };
 
 // A child is in trouble when it failed, or must be locked and runs with VmLck 0, with an
-// unlocked process in its tree, with
-// pages in swap, or with mappings it unlocked (munlock() of a region while VmLck stays
-// above 0: those pages can be swapped out next): each is a lost lock, the deadlock this project
-// exists to prevent. The supervisor's STATUS= ("degraded"), the manager's Degraded state, `mlockctl
-// status`'s exit status and the mlock_supervisor_child_in_trouble metric all use this rule.
+// unlocked process in its tree, with pages in swap (shared memory included), or with
+// mappings it unlocked (munlock() of a region while VmLck stays above 0: those pages can be
+// swapped out next): each is a lost lock, the deadlock this project exists to prevent. So
+// is a running child asked to be an I/O flusher whose threads lack the flags (whether or
+// not it must be locked). The supervisor's STATUS= ("degraded"), the manager's Degraded state,
+// `mlockctl status`'s exit status and the mlock_supervisor_child_in_trouble metric all use this
+// rule.
 bool in_trouble(const TroubleFacts& facts);
 
 }  // namespace duende::supervisor

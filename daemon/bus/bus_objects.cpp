@@ -51,6 +51,12 @@ void act(duende::mlock::Result<void, ActionError> result) {
 // clock before the epoch cannot be shown either.
 std::uint64_t wall_us(std::int64_t us) { return us > 0 ? static_cast<std::uint64_t>(us) : 0; }
 
+std::uint32_t saturated_u32(std::uint64_t n) {
+  return n > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(n);
+}
+
+static_assert(kNoMemlockHeadroom == Child::kNoMemlockLimit,
+              "MemlockHeadroomBytes's \"no limit\" is the core's");
 static_assert(kExitStatusUnknown == ExitStatus::kUnknown,
               "LastExitStatus's \"unknown\" is the core's");
 
@@ -75,12 +81,20 @@ ChildProperties child_properties(const Child& c) {
   p.adopted_at_us = wall_us(c.adopted_at_us());
   p.is_locked = c.is_locked();
   p.locked_bytes = c.memory().locked_bytes;
-  p.swapped_bytes = c.memory().swapped_bytes;
+  p.swapped_bytes = c.swapped_bytes();
+  p.swapped_shmem_bytes = c.figures().swapped_shmem_bytes;
   p.resident_bytes = c.memory().resident_bytes;
+  p.resident_unlocked_bytes = c.figures().resident_unlocked_bytes;
+  p.memlock_headroom_bytes = c.memlock_headroom_bytes();
   p.fully_locked = c.memory().coverage_checked && c.memory().fully_locked;
   p.unlocked_mappings = static_cast<std::uint32_t>(c.unlocked_mappings());
   p.processes = c.processes();
   p.unlocked_processes = c.unlocked_processes();
+  p.threads = saturated_u32(c.figures().threads);
+  p.io_flusher_threads = saturated_u32(c.figures().io_flusher_threads);
+  p.io_flusher = !c.io_flusher() ? "" : *c.io_flusher() ? kIoFlusherYes : kIoFlusherNo;
+  p.wants_io_flusher = c.spec().mlock.io_flusher();
+  p.oom_kills = saturated_u32(c.oom_kills());
   p.must_be_locked = c.must_be_locked();
   p.lock_report = c.lock_report_text();
   p.restarts = c.restarts();
@@ -140,7 +154,7 @@ bool ManagerObject::out_of_date() const {
 }
 
 void ManagerObject::lock_lost(const Child& child) {
-  emitLockLost(child.name(), child.memory().locked_bytes, child.memory().swapped_bytes);
+  emitLockLost(child.name(), child.memory().locked_bytes, child.swapped_bytes());
 }
 
 std::vector<sdbus::Struct<std::string, std::string, uint32_t, bool, uint64_t, uint64_t>>
@@ -259,7 +273,10 @@ uint64_t ChildObject::AdoptedAt() { return current().adopted_at_us; }
 bool ChildObject::IsLocked() { return current().is_locked; }
 uint64_t ChildObject::LockedBytes() { return current().locked_bytes; }
 uint64_t ChildObject::SwappedBytes() { return current().swapped_bytes; }
+uint64_t ChildObject::SwappedShmemBytes() { return current().swapped_shmem_bytes; }
 uint64_t ChildObject::ResidentBytes() { return current().resident_bytes; }
+uint64_t ChildObject::ResidentUnlockedBytes() { return current().resident_unlocked_bytes; }
+uint64_t ChildObject::MemlockHeadroomBytes() { return current().memlock_headroom_bytes; }
 bool ChildObject::FullyLocked() { return current().fully_locked; }
 uint32_t ChildObject::UnlockedMappings() { return current().unlocked_mappings; }
 bool ChildObject::MustBeLocked() { return current().must_be_locked; }
@@ -277,5 +294,10 @@ ChildObject::Processes() {
   return out;
 }
 uint32_t ChildObject::UnlockedProcesses() { return current().unlocked_processes; }
+uint32_t ChildObject::Threads() { return current().threads; }
+uint32_t ChildObject::IoFlusherThreads() { return current().io_flusher_threads; }
+std::string ChildObject::IoFlusher() { return current().io_flusher; }
+bool ChildObject::WantsIoFlusher() { return current().wants_io_flusher; }
+uint32_t ChildObject::OomKills() { return current().oom_kills; }
 
 }  // namespace duende::supervisor

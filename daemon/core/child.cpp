@@ -96,11 +96,9 @@ void Child::spawn() {
   req.forbid_swap = must_be_locked();
   // "infinity" matters only to a child without CAP_IPC_LOCK: one that holds it (root, or
   // ambient) ignores the limit, and raising it needs CAP_SYS_RESOURCE we may not have.
-  const bool holds_ipc_lock =
-      req.ambient_ipc_lock || spec_.uid.value_or(ctx_.system.effective_uid()) == 0;
   if (spec_.limit_memlock)
     req.memlock_limit = static_cast<rlim_t>(*spec_.limit_memlock);
-  else if (!holds_ipc_lock)
+  else if (!holds_ipc_lock())
     req.memlock_limit = RLIM_INFINITY;
   auto spawned = ctx_.system.spawn(req, name(), [this] { on_process_event(); });
   report_.reset();
@@ -108,11 +106,9 @@ void Child::spawn() {
   last_coverage_ = last_report_refresh_ = {};
   lock_failure_.clear();
   inspect_warned_ = false;
-  memory_ = {};
-  processes_.clear();
-  first_seen_.clear();
-  unlocked_processes_ = 0;
-  lock_lost_ = false;
+  reset_figures();
+  lock_lost_ = io_flusher_lost_ = headroom_low_ = false;
+  oom_seen_ = 0;  // a new cgroup
   killed_ = false;
   if (!spawned) {
     last_exit_status_ = 127;
@@ -218,10 +214,7 @@ void Child::close_process() {
   // Its pidfd stays in the service manager's store until the next start replaces it: one
   // message per start, not two (a stale one is recognised as exited on adoption).
   ctx_.system.release(process_, false);
-  memory_ = {};
-  processes_.clear();
-  first_seen_.clear();
-  unlocked_processes_ = 0;
+  reset_figures();
 }
 
 bool Child::adopt(const SavedChild& saved, int fd) {
@@ -241,11 +234,9 @@ bool Child::adopt(const SavedChild& saved, int fd) {
   // agree must not wait for a second report that never comes.
   if (const auto report = mlock::parse_lock_report(saved.lock_report); report && *report)
     report_ = **report;
-  memory_ = {};
-  processes_.clear();
-  first_seen_.clear();
-  unlocked_processes_ = 0;
-  lock_lost_ = false;
+  reset_figures();
+  lock_lost_ = io_flusher_lost_ = headroom_low_ = false;
+  oom_seen_.reset();  // what its cgroup counted before is the earlier supervisor's
   killed_ = false;
   inspect_warned_ = false;
   last_coverage_ = last_report_refresh_ = {};
@@ -324,6 +315,7 @@ void Child::on_exited(ExitStatus status) {
   const ChildState was = state_;
   const std::string how = exit_text(status);
   const int exit_status = status.as_int();
+  check_oom_kills();  // before its cgroup goes: the OOM killer may be why it ended
   close_process();
   last_exit_status_ = exit_status;
   timer_.disarm();

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -23,6 +24,27 @@
 namespace duende::supervisor {
 
 class Child;
+
+// What the full checks (the smaps walk, the thread flags) last said of a child's tree,
+// summed over its processes; kept between them, as they run every full_check_interval.
+struct TreeFigures {
+  // Rss of the lockable mappings without the lock (memory the kernel may swap out now)
+  // and shared memory in swap (which VmSwap leaves out), from the processes' smaps.
+  std::uint64_t resident_unlocked_bytes = 0;
+  std::uint64_t swapped_shmem_bytes = 0;
+  // The first unlocked lockable mapping, "7f12a000-7f12c000 rw-p [heap]", with "pid N: "
+  // before it when not the main process's; "" when none.
+  std::string first_unlocked_mapping;
+  // The main process's soft RLIMIT_MEMLOCK; nullopt when unlimited or not read yet.
+  std::optional<std::uint64_t> memlock_limit;
+  // Threads of the tree, and those with PF_MEMALLOC_NOIO|PF_LOCAL_THROTTLE; the first
+  // without, "pid 42 thread 43 (worker)". io_flusher_known: every process was read.
+  bool io_flusher_known = false;
+  std::uint64_t threads = 0;
+  std::uint64_t io_flusher_threads = 0;
+  std::string first_other_thread;
+  bool operator==(const TreeFigures&) const = default;
+};
 
 // What a child tells its owner. Called from inside the child's own event handling; the
 // owner must not destroy the child from inside a call.
@@ -96,7 +118,8 @@ class Child {
   void handle_notify(const NotifyMessage& message, Clock::duration full_check_interval);
   static constexpr Clock::duration kReportRefreshInterval = std::chrono::milliseconds(100);
   static constexpr unsigned kFloodDatagramsPerSecond = 100;
-  // Reads /proc for the running process; `coverage` adds the costly smaps walk.
+  // Reads /proc for every process of the tree; `coverage` (a full check) adds the costly
+  // smaps walk (one per process) and the threads' flags, which a new process also gets.
   void refresh_memory(bool coverage);
 
   const std::string& name() const { return spec_.name; }
@@ -113,6 +136,9 @@ class Child {
   const duende::mlock::ProcessMemory& memory() const { return memory_; }
   bool is_locked() const { return is_active() && memory_.locked_bytes > 0; }
   bool lock_lost() const { return lock_lost_; }
+  // Lacks the IO_FLUSHER flags it must have (io_flusher_missing()) while running, not yet
+  // recovered.
+  bool io_flusher_lost() const { return io_flusher_lost_; }
   // Lockable mappings the last smaps check found unlocked, for a child whose lock covers
   // every mapping (mlock "future"); else 0. See TroubleFacts.
   std::uint64_t unlocked_mappings() const {
@@ -120,6 +146,32 @@ class Child {
                ? memory_.unlocked_mappings
                : 0;
   }
+  // VmSwap of the tree plus its shared memory in swap at the last full check: every page
+  // of it that is in swap (what SwappedBytes shows and a lost lock is judged on).
+  std::uint64_t swapped_bytes() const {
+    return memory_.swapped_bytes + figures_.swapped_shmem_bytes;
+  }
+  // The full checks' figures (zero and "" when none ran for the current process).
+  const TreeFigures& figures() const { return figures_; }
+  // How much more the main process may lock before RLIMIT_MEMLOCK (soft limit - VmLck),
+  // for a child that does not hold CAP_IPC_LOCK; kNoMemlockLimit when it holds it, the
+  // limit is unlimited or unknown yet, or there is no process.
+  static constexpr std::uint64_t kNoMemlockLimit = UINT64_MAX;
+  std::uint64_t memlock_headroom_bytes() const;
+  // Below this, and below a tenth of the limit, the headroom is low (warned, rate-limited).
+  static constexpr std::uint64_t kLowHeadroomBytes = 1024 * 1024;
+  // Whether every thread of every process carries the IO_FLUSHER flags; nullopt before the
+  // first full check of every process, or without a process.
+  std::optional<bool> io_flusher() const {
+    if (!is_active() || !figures_.io_flusher_known) return std::nullopt;
+    return figures_.threads > 0 && figures_.io_flusher_threads == figures_.threads;
+  }
+  // Its mlock asks io_flusher and some thread lacks the flags: trouble, acted on per
+  // on_lock_lost as a lost lock is.
+  bool io_flusher_missing() const { return spec_.mlock.io_flusher() && io_flusher() == false; }
+  // Processes of its cgroups the OOM killer ended since this supervisor started it (or
+  // adopted it), summed over its starts.
+  std::uint64_t oom_kills() const { return oom_kills_; }
   // Every process of its tree (its cgroup), the main one first, as the last refresh saw
   // them; just the main one without a cgroup.
   const std::vector<TreeProcess>& processes() const { return processes_; }
@@ -133,9 +185,10 @@ class Child {
   static constexpr Clock::duration kTreeGrace = std::chrono::seconds(2);
   // in_trouble() of api/child_state.hpp, or a lost lock not yet recovered.
   bool in_trouble() const {
-    return lock_lost_ || supervisor::in_trouble(TroubleFacts{
-                             state_, must_be_locked(), is_active() ? memory_.locked_bytes : 0,
-                             memory_.swapped_bytes, unlocked_mappings(), unlocked_processes()});
+    return lock_lost_ || io_flusher_lost_ ||
+           supervisor::in_trouble(TroubleFacts{
+               state_, must_be_locked(), is_active() ? memory_.locked_bytes : 0, swapped_bytes(),
+               unlocked_mappings(), unlocked_processes(), io_flusher_missing()});
   }
   // What the child itself reported, "" before any report.
   std::string lock_report_text() const;
@@ -151,7 +204,24 @@ class Child {
   void become_ready();
   void on_process_event();
   bool follow_tree(const ExitStatus& status);
+  // What the full checks last read of one process of the tree.
+  struct ProcessChecks {
+    Clock::time_point first_seen{};
+    std::optional<mlock::MemoryDetail> detail;
+    std::optional<mlock::IoFlusherThreads> io_flusher;
+  };
   void refresh_tree(bool coverage, const mlock::ProcessMemory& main);
+  void read_checks(pid_t pid, bool coverage, bool first, ProcessChecks& checks);
+  void sum_tree(const std::vector<mlock::ProcessMemory>& status);
+  void sum_io_flusher();
+  bool warn_inspect(const mlock::InspectError& error, bool smaps);
+  void reset_figures();
+  bool holds_ipc_lock() const;
+  std::string lost_lock_details() const;
+  std::string lock_failure_text(int error);
+  void check_io_flusher();
+  void check_headroom();
+  void check_oom_kills();
   void on_exited(ExitStatus status);
   void on_timer();
   void fail_start(const std::string& reason);
@@ -191,9 +261,15 @@ class Child {
   std::string lock_failure_;  // "lock: <strerror>" from a failed report, for exit reasons
   duende::mlock::ProcessMemory memory_{};  // the sums over the tree
   std::vector<TreeProcess> processes_;
-  std::vector<Clock::time_point> first_seen_;  // of processes_[i]
+  std::vector<ProcessChecks> checks_;  // of processes_[i]
+  TreeFigures figures_;
   unsigned unlocked_processes_ = 0;
   bool lock_lost_ = false;
+  bool io_flusher_lost_ = false;
+  bool headroom_low_ = false;
+  RateLimit headroom_log_{std::chrono::minutes(10), 1};
+  std::optional<std::uint64_t> oom_seen_;  // memory.events oom_kill at the last read
+  std::uint64_t oom_kills_ = 0;
   bool inspect_warned_ = false;              // a /proc read failure was logged for this process
   Clock::time_point last_coverage_{};        // the last smaps coverage walk
   Clock::time_point last_report_refresh_{};  // the last /proc read for a report

@@ -33,7 +33,7 @@ void Child::handle_notify(const NotifyMessage& message, Clock::duration full_che
     report_ = message.lock;
     if (news) ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
     if (report_->is_failed() && must_be_locked())
-      lock_failure_ = "lock: " + std::string(std::strerror(report_->failure_errno()));
+      lock_failure_ = lock_failure_text(report_->failure_errno());
     if (last_report_refresh_ == Clock::time_point{} ||
         now - last_report_refresh_ >= kReportRefreshInterval) {
       last_report_refresh_ = now;
@@ -45,6 +45,22 @@ void Child::handle_notify(const NotifyMessage& message, Clock::duration full_che
     become_ready();
   else
     check_locked_readiness();
+}
+
+// A required io_flusher is set before mlockall(), and its failure ends the lock there
+// (the library's lock_with_config()): a failed report from a process whose threads lack
+// the flags is that prctl's, which the report's errno alone does not tell.
+std::string Child::lock_failure_text(int error) {
+  const std::string text = std::strerror(error);
+  if (!spec_.mlock.io_flusher() || !spec_.mlock.required() || !is_active()) return "lock: " + text;
+  // Gone already (it exits on a failed required lock): EPERM is what a refused prctl
+  // gives, and mlockall() only with a zero RLIMIT_MEMLOCK.
+  const auto threads = ctx_.system.inspect_io_flusher(process_.pid);
+  if (!threads && error == EPERM)
+    return "lock: PR_SET_IO_FLUSHER or mlockall: " + text +
+           " (PR_SET_IO_FLUSHER needs CAP_SYS_RESOURCE)";
+  if (!threads || threads->all_io_flushers()) return "lock: " + text;
+  return "lock: PR_SET_IO_FLUSHER: " + text + " (it needs CAP_SYS_RESOURCE)";
 }
 
 // "locked" readiness: the child reported locked and /proc shows VmLck > 0. Checked on
@@ -60,95 +76,10 @@ void Child::check_locked_readiness() {
                                      : lock_failure_);
 }
 
-void Child::refresh_memory(bool coverage) {
-  if (!is_active()) return;
-  const pid_t pid = process_.pid;
-  auto m = ctx_.system.inspect(pid, coverage);
-  // smaps may be refused (another user's child without CAP_SYS_PTRACE) while status is
-  // still readable: VmLck and VmSwap alone still tell locked from not.
-  if (!m && coverage && (m.error().error_number == EACCES || m.error().error_number == EPERM)) {
-    if (!inspect_warned_)
-      log_warning(name() + ": " + m.error().message + "; checking VmLck and VmSwap only");
-    inspect_warned_ = true;
-    m = ctx_.system.inspect(pid, false);
-  }
-  if (!m) {
-    // ESRCH: it is exiting and its pidfd will say so. Anything else is worth a line, once.
-    if (m.error().error_number != ESRCH && !inspect_warned_)
-      log_warning(name() + ": " + m.error().message);
-    inspect_warned_ = m.error().error_number != ESRCH;
-    return;
-  }
-  const duende::mlock::ProcessMemory before = memory_;
-  const std::vector<TreeProcess> tree_before = processes_;
-  const unsigned unlocked_before = unlocked_processes_;
-  // Locked since the last smaps walk (it started, or exec()ed into a program that locks):
-  // that walk's verdict is of an unlocked process, so walk again now, once.
-  if (!coverage && m->locked_bytes > 0 && before.locked_bytes == 0 && before.coverage_checked) {
-    refresh_memory(true);
-    return;
-  }
-  memory_ = *m;
-  if (coverage) last_coverage_ = ctx_.system.now();
-  if (!coverage && before.coverage_checked) {  // keep the last coverage verdict
-    memory_.coverage_checked = true;
-    memory_.fully_locked = before.fully_locked;
-    memory_.lockable_mappings = before.lockable_mappings;
-    memory_.unlocked_mappings = before.unlocked_mappings;
-  }
-  refresh_tree(coverage, *m);
-  if (!(memory_ == before) || processes_ != tree_before || unlocked_processes_ != unlocked_before)
-    ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
-  check_locked_readiness();
-  check_lock();
-}
-
-// The other processes of its tree: their figures are added to the child's (memory_ holds
-// the main process's when called), and one that runs unlocked for kTreeGrace while the
-// child must be locked is counted. A process that exits meanwhile is left out.
-void Child::refresh_tree(bool coverage, const mlock::ProcessMemory& main) {
-  const Clock::time_point now = ctx_.system.now();
-  std::vector<TreeProcess> tree;
-  std::vector<Clock::time_point> seen;
-  const auto add = [&](pid_t pid, const mlock::ProcessMemory& m) {
-    std::size_t i = 0;
-    while (i < processes_.size() && processes_[i].pid != static_cast<std::uint32_t>(pid)) ++i;
-    const bool known = i < processes_.size();
-    tree.push_back(TreeProcess{static_cast<std::uint32_t>(pid),
-                               known ? processes_[i].comm : ctx_.system.process_name(pid),
-                               m.locked_bytes > 0, m.locked_bytes, m.swapped_bytes});
-    seen.push_back(known ? first_seen_[i] : now);
-  };
-  add(process_.pid, main);
-  unsigned unlocked = 0;
-  for (const pid_t pid : ctx_.system.processes(process_)) {
-    if (pid == process_.pid) continue;
-    auto m = ctx_.system.inspect(pid, coverage);
-    if (!m && coverage && m.error().error_number != ESRCH) m = ctx_.system.inspect(pid, false);
-    if (!m) continue;
-    add(pid, *m);
-    memory_.locked_bytes += m->locked_bytes;
-    memory_.resident_bytes += m->resident_bytes;
-    memory_.swapped_bytes += m->swapped_bytes;
-    memory_.pinned_bytes += m->pinned_bytes;
-    // A new process (between fork or exec and its own lock) is judged after the grace.
-    if (now - seen.back() < kTreeGrace) continue;
-    if (coverage && m->coverage_checked && memory_.coverage_checked) {
-      memory_.lockable_mappings += m->lockable_mappings;
-      memory_.unlocked_mappings += m->unlocked_mappings;
-      memory_.fully_locked = memory_.fully_locked && m->fully_locked;
-    }
-    if (m->locked_bytes == 0) ++unlocked;
-  }
-  processes_ = std::move(tree);
-  first_seen_ = std::move(seen);
-  unlocked_processes_ = unlocked;
-}
-
 void Child::check_lock() {
   if (state_ != ChildState::Running || !must_be_locked()) return;
-  const bool lost = memory_.locked_bytes == 0 || memory_.swapped_bytes > 0 ||
-                    unlocked_mappings() > 0 || unlocked_processes() > 0;
+  const bool lost = memory_.locked_bytes == 0 || swapped_bytes() > 0 || unlocked_mappings() > 0 ||
+                    unlocked_processes() > 0;
   if (lost == lock_lost_) return;
   lock_lost_ = lost;
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
@@ -157,22 +88,88 @@ void Child::check_lock() {
                " KiB)");
     return;
   }
-  const std::string partly = unlocked_mappings() > 0 && memory_.locked_bytes > 0
-                                 ? ", " + std::to_string(unlocked_mappings()) + " of " +
-                                       std::to_string(memory_.lockable_mappings) +
-                                       " lockable mappings unlocked"
-                                 : "";
+  log_warning(name() + ": lost its lock: VmLck " + std::to_string(memory_.locked_bytes / 1024) +
+              " KiB, VmSwap " + std::to_string(memory_.swapped_bytes / 1024) + " KiB" +
+              lost_lock_details() +
+              (spec_.on_lock_lost == OnLockLost::Restart ? "; restarting" : ""));
+  ctx_.listener.on_child_event(*this, ChildListener::Event::LockLost);
+  if (spec_.on_lock_lost == OnLockLost::Restart) restart(false);
+}
+
+// What the "lost its lock" line says beyond VmLck and VmSwap: shared memory in swap, the
+// unlocked mappings (the first one named) of a partial unlock, the unlocked processes.
+std::string Child::lost_lock_details() const {
+  std::string out;
+  if (figures_.swapped_shmem_bytes > 0)
+    out +=
+        ", shared memory in swap " + std::to_string(figures_.swapped_shmem_bytes / 1024) + " KiB";
+  if (unlocked_mappings() > 0 && memory_.locked_bytes > 0) {
+    out += ", " + std::to_string(unlocked_mappings()) + " of " +
+           std::to_string(memory_.lockable_mappings) + " lockable mappings unlocked";
+    if (!figures_.first_unlocked_mapping.empty())
+      out += " (first: " + escape_control(figures_.first_unlocked_mapping) + ")";
+  }
+  if (unlocked_processes() == 0) return out;
   std::string helpers;
   for (const TreeProcess& p : processes_)
     if (!p.locked && p.pid != static_cast<std::uint32_t>(process_.pid))
       helpers += (helpers.empty() ? ", unlocked: pid " : ", pid ") + std::to_string(p.pid) + " (" +
                  escape_control(p.comm) + ")";
-  log_warning(name() + ": lost its lock: VmLck " + std::to_string(memory_.locked_bytes / 1024) +
-              " KiB, VmSwap " + std::to_string(memory_.swapped_bytes / 1024) + " KiB" + partly +
-              (unlocked_processes() > 0 ? helpers : "") +
+  return out + helpers;
+}
+
+// A child asked to be an I/O flusher whose threads lack the flags: acted on as a lost lock.
+void Child::check_io_flusher() {
+  if (state_ != ChildState::Running || !spec_.mlock.io_flusher()) return;
+  const bool lost = io_flusher_missing();
+  if (lost == io_flusher_lost_) return;
+  io_flusher_lost_ = lost;
+  ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
+  if (!lost) {
+    log_notice(name() + ": every thread carries IO_FLUSHER again");
+    return;
+  }
+  const TreeFigures& f = figures_;
+  log_warning(name() + ": lacks IO_FLUSHER (PF_MEMALLOC_NOIO|PF_LOCAL_THROTTLE; " +
+              "PR_SET_IO_FLUSHER needs CAP_SYS_RESOURCE): " +
+              std::to_string(f.threads - f.io_flusher_threads) + " of " +
+              std::to_string(f.threads) + " threads without it, first " +
+              escape_control(f.first_other_thread) +
               (spec_.on_lock_lost == OnLockLost::Restart ? "; restarting" : ""));
-  ctx_.listener.on_child_event(*this, ChildListener::Event::LockLost);
   if (spec_.on_lock_lost == OnLockLost::Restart) restart(false);
+}
+
+// Under MCL_FUTURE an allocation that would lock past RLIMIT_MEMLOCK fails: said once per
+// crossing below the mark (a tenth of the limit, and at least kLowHeadroomBytes), at most
+// once per headroom_log_ period, for a process that is locked.
+void Child::check_headroom() {
+  const std::uint64_t headroom = memlock_headroom_bytes();
+  const bool low = headroom != kNoMemlockLimit && memory_.locked_bytes > 0 &&
+                   (headroom < *figures_.memlock_limit / 10 || headroom < kLowHeadroomBytes);
+  if (low == headroom_low_) return;
+  headroom_low_ = low;
+  unsigned suppressed = 0;
+  if (!low || !headroom_log_.allow(ctx_.system.now(), suppressed)) return;
+  log_warning(name() + ": memlock headroom low: " + std::to_string(headroom / 1024) +
+              " KiB left of RLIMIT_MEMLOCK " + std::to_string(*figures_.memlock_limit / 1024) +
+              " KiB (VmLck of pid " + std::to_string(process_.pid) + " " +
+              std::to_string(processes_[0].locked_bytes / 1024) +
+              " KiB); MCL_FUTURE makes later allocations fail at the limit" +
+              (suppressed ? " (" + std::to_string(suppressed) + " such lines suppressed)" : ""));
+}
+
+// memory.events oom_kill of its cgroup: each rise is said, and counted in oom_kills().
+void Child::check_oom_kills() {
+  if (!is_active()) return;
+  const std::uint64_t now = ctx_.system.oom_kills(process_);
+  const std::uint64_t seen = oom_seen_.value_or(now);
+  oom_seen_ = now;
+  if (now <= seen) return;
+  oom_kills_ += now - seen;
+  log_warning(name() + ": the OOM killer ended " + std::to_string(now - seen) + " process" +
+              (now - seen == 1 ? "" : "es") + " of its cgroup (" + std::to_string(oom_kills_) +
+              " in all)");
+  ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
 }
 
 std::string Child::lock_report_text() const {

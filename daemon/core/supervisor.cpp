@@ -154,6 +154,8 @@ std::string Supervisor::status_line() const {
       problems.push_back(name + " failed: " + child->last_failure());
     else if (child->lock_lost())
       problems.push_back(name + " lost its lock");
+    else if (child->io_flusher_lost())
+      problems.push_back(name + " lacks IO_FLUSHER");
   }
   // A failed reload stays in the line until a reload succeeds: the operator must see it.
   const std::string suffix = reload_failure_.empty() ? "" : "; " + reload_failure_;

@@ -5,12 +5,17 @@
 #include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "api/human_size.hpp"
 
 namespace duende::supervisor {
 
 namespace {
+
+// Below this a memlock headroom gets a line in `mlockctl status` (the daemon's warning
+// also weighs the limit, which the bus does not show).
+constexpr std::uint64_t kLowHeadroomBytes = 1024 * 1024;
 
 std::string pad(const std::string& s, std::size_t width) {
   return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
@@ -26,12 +31,62 @@ std::string locked_word(const CtlChild& c) {
 }
 
 std::string count(std::uint32_t n, const char* word) {
-  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+  const bool sibilant = !std::string_view(word).empty() && std::string_view(word).back() == 's';
+  return std::to_string(n) + " " + word + (n == 1 ? "" : sibilant ? "es" : "s");
 }
 
 std::string join(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+bool io_flusher_missing(const CtlChild& c) {
+  return c.wants_io_flusher && c.io_flusher == kIoFlusherNo &&
+         parse_child_state(c.state) == ChildState::Running;
+}
+
+// Why a child is in trouble (in_trouble()), a line each.
+std::string lock_trouble_line(const CtlChild& c) {
+  if (!c.must_be_locked || parse_child_state(c.state) != ChildState::Running) return "";
+  const std::string head = c.name + ": must be locked but ";
+  if (!c.is_locked) return head + "VmLck is 0\n";
+  if (c.swapped_bytes > 0)
+    return head + human_size(c.swapped_bytes) + " is in swap" +
+           (c.swapped_shmem_bytes > 0
+                ? " (" + human_size(c.swapped_shmem_bytes) + " of it shared memory)"
+                : "") +
+           "\n";
+  if (c.unlocked_processes > 0)
+    return head + count(c.unlocked_processes, "process") + " of its tree " +
+           (c.unlocked_processes == 1 ? "runs" : "run") + " unlocked\n";
+  if (c.unlocked_mappings > 0)
+    return head + std::to_string(c.unlocked_mappings) + " of its mappings are not (" +
+           human_size(c.resident_unlocked_bytes) + " resident unlocked)\n";
+  return "";
+}
+
+std::string trouble_lines(const CtlChild& c) {
+  if (parse_child_state(c.state) == ChildState::Failed)
+    return c.name + ": failed: " + c.last_failure + "\n";
+  std::string out = lock_trouble_line(c);
+  if (io_flusher_missing(c))
+    out += c.name + ": must be an I/O flusher but " +
+           std::to_string(c.threads - std::min(c.threads, c.io_flusher_threads)) + " of " +
+           count(c.threads, "thread") + " lack PF_MEMALLOC_NOIO|PF_LOCAL_THROTTLE\n";
+  return out;
+}
+
+// What an operator should know before it is trouble: a locked child with little memlock
+// headroom left, OOM kills.
+std::string notice_lines(const CtlChild& c) {
+  std::string out;
+  if (c.is_locked && c.memlock_headroom_bytes < kLowHeadroomBytes)
+    out += c.name + ": " + human_size(c.memlock_headroom_bytes) +
+           " left below RLIMIT_MEMLOCK (MCL_FUTURE makes later allocations fail at the "
+           "limit)\n";
+  if (c.oom_kills > 0)
+    out += c.name + ": " + count(c.oom_kills, "process") + " ended by the OOM killer\n";
   return out;
 }
 
@@ -82,20 +137,7 @@ std::string format_status(const CtlSnapshot& s) {
                  8) +
              pad(human_size(p.locked_bytes), 10) + human_size(p.swapped_bytes) + "\n";
   }
-  for (const auto& c : s.children) {
-    if (parse_child_state(c.state) == ChildState::Failed)
-      out += c.name + ": failed: " + c.last_failure + "\n";
-    else if (in_trouble(c) && !c.is_locked)
-      out += c.name + ": must be locked but VmLck is 0\n";
-    else if (in_trouble(c) && c.swapped_bytes > 0)
-      out += c.name + ": must be locked but " + human_size(c.swapped_bytes) + " is in swap\n";
-    else if (in_trouble(c) && c.unlocked_processes > 0)
-      out += c.name + ": must be locked but " + count(c.unlocked_processes, "process") +
-             " of its tree " + (c.unlocked_processes == 1 ? "runs" : "run") + " unlocked\n";
-    else if (in_trouble(c))
-      out += c.name + ": must be locked but " + std::to_string(c.unlocked_mappings) +
-             " of its mappings are not\n";
-  }
+  for (const auto& c : s.children) out += trouble_lines(c) + notice_lines(c);
   // Adopted children, by the moment (to the second) they were: after a re-exec or a
   // restart of the supervisor, all of them at once, on one line.
   std::map<std::string, std::vector<std::string>> adopted;  // "YYYY-MM-DD HH:MM:SS" sorts
@@ -155,6 +197,18 @@ std::string format_json(const CtlSnapshot& s) {
          {"locked_bytes", c.locked_bytes},
          {"swapped_bytes", c.swapped_bytes},
          {"resident_bytes", c.resident_bytes},
+         {"swapped_shmem_bytes", c.swapped_shmem_bytes},
+         {"resident_unlocked_bytes", c.resident_unlocked_bytes},
+         {"memlock_headroom_bytes", c.memlock_headroom_bytes == kNoMemlockHeadroom
+                                        ? nlohmann::ordered_json(nullptr)
+                                        : nlohmann::ordered_json(c.memlock_headroom_bytes)},
+         {"threads", c.threads},
+         {"io_flusher_threads", c.io_flusher_threads},
+         {"io_flusher", c.io_flusher.empty()
+                            ? nlohmann::ordered_json(nullptr)
+                            : nlohmann::ordered_json(c.io_flusher == kIoFlusherYes)},
+         {"wants_io_flusher", c.wants_io_flusher},
+         {"oom_kills", c.oom_kills},
          {"restarts", c.restarts},
          {"last_exit_status", c.last_exit_status == kExitStatusUnknown
                                   ? nlohmann::ordered_json(nullptr)
@@ -253,15 +307,26 @@ std::string format_metrics(const std::optional<CtlSnapshot>& snapshot) {
        "Whether the child is required to be locked.",
        [](const CtlChild& c) -> std::uint64_t { return c.must_be_locked; }},
       {"mlock_supervisor_child_in_trouble", "gauge",
-       "1 when the child failed, or must be locked and runs unlocked or with pages in swap: "
-       "alert on this.",
+       "1 when the child failed, or must be locked and runs unlocked or with pages in swap, "
+       "or must be an I/O flusher and is not: alert on this.",
        [](const CtlChild& c) -> std::uint64_t { return in_trouble(c); }},
       {"mlock_supervisor_child_locked_bytes", "gauge", "VmLck of the child.",
        [](const CtlChild& c) { return c.locked_bytes; }},
-      {"mlock_supervisor_child_swapped_bytes", "gauge", "VmSwap of the child.",
+      {"mlock_supervisor_child_swapped_bytes", "gauge",
+       "Bytes of the child in swap: VmSwap plus shared memory in swap.",
        [](const CtlChild& c) { return c.swapped_bytes; }},
       {"mlock_supervisor_child_resident_bytes", "gauge", "VmRSS of the child.",
        [](const CtlChild& c) { return c.resident_bytes; }},
+      {"mlock_supervisor_child_resident_unlocked_bytes", "gauge",
+       "Resident memory of the child's unlocked mappings (smaps Rss), at the last full check.",
+       [](const CtlChild& c) { return c.resident_unlocked_bytes; }},
+      {"mlock_supervisor_child_swapped_shmem_bytes", "gauge",
+       "Shared memory of the child in swap (smaps Swap:, which VmSwap misses); "
+       "also counted in mlock_supervisor_child_swapped_bytes.",
+       [](const CtlChild& c) { return c.swapped_shmem_bytes; }},
+      {"mlock_supervisor_child_oom_kills_total", "counter",
+       "Processes of the child's cgroups ended by the OOM killer (memory.events oom_kill).",
+       [](const CtlChild& c) -> std::uint64_t { return c.oom_kills; }},
       {"mlock_supervisor_child_restarts_total", "counter", "Automatic restarts of the child.",
        [](const CtlChild& c) -> std::uint64_t { return c.restarts; }},
       {"mlock_supervisor_child_processes", "gauge",
@@ -275,6 +340,20 @@ std::string format_metrics(const std::optional<CtlSnapshot>& snapshot) {
     family(out, g.name, g.type, g.help);
     for (const auto& c : s.children) sample(out, g.name, child_label(c), g.value(c));
   }
+  // Only where they mean something: a child with a limit; a child whose threads were read.
+  family(out, "mlock_supervisor_child_memlock_headroom_bytes", "gauge",
+         "RLIMIT_MEMLOCK minus VmLck of a child without CAP_IPC_LOCK (none: no limit applies).");
+  for (const auto& c : s.children)
+    if (c.memlock_headroom_bytes != kNoMemlockHeadroom)
+      sample(out, "mlock_supervisor_child_memlock_headroom_bytes", child_label(c),
+             c.memlock_headroom_bytes);
+  family(out, "mlock_supervisor_child_io_flusher", "gauge",
+         "1 when every thread of the child carries PF_MEMALLOC_NOIO|PF_LOCAL_THROTTLE "
+         "(PR_SET_IO_FLUSHER), 0 when some lacks them (none: not read yet).");
+  for (const auto& c : s.children)
+    if (!c.io_flusher.empty())
+      sample(out, "mlock_supervisor_child_io_flusher", child_label(c),
+             c.io_flusher == kIoFlusherYes ? 1 : 0);
   family(out, "mlock_supervisor_child_state", "gauge",
          "The child's state (1 for the current one).");
   for (const auto& c : s.children)

@@ -25,7 +25,9 @@ struct CtlSnapshot : ManagerProperties {
 // process groups, not cgroups), then one row per child (NAME
 // STATE PID LOCKED VMLCK VMSWAP RESTARTS; a child's figures are the sums over its tree),
 // then for each child of more than one process its processes (PID COMM LOCKED VMLCK
-// VMSWAP), then a line per failure reason, then a line
+// VMSWAP), then a line per failure or trouble (not locked, in swap, partly unlocked, not an
+// I/O flusher as asked) and per notice (under 1 MiB of memlock headroom left, processes
+// the OOM killer ended), then a line
 // per moment children were adopted ("adopted 2026-12-01 15:03:12: a, b").
 std::string format_status(const CtlSnapshot& snapshot);
 

@@ -417,9 +417,17 @@ std::string KernelSystem::boot_id() { return duende::supervisor::boot_id(); }
 
 pid_t KernelSystem::own_pid() { return ::getpid(); }
 
-mlock::Result<mlock::ProcessMemory, mlock::InspectError> KernelSystem::inspect(pid_t pid,
-                                                                               bool coverage) {
-  return mlock::inspect(pid, coverage);
+mlock::Result<mlock::ProcessMemory, mlock::InspectError> KernelSystem::inspect(pid_t pid) {
+  return mlock::inspect(pid, false);
+}
+
+mlock::Result<mlock::MemoryDetail, mlock::InspectError> KernelSystem::inspect_detail(pid_t pid) {
+  return mlock::inspect_detail(pid);
+}
+
+mlock::Result<mlock::IoFlusherThreads, mlock::InspectError> KernelSystem::inspect_io_flusher(
+    pid_t pid) {
+  return mlock::inspect_io_flusher(pid);
 }
 
 uid_t KernelSystem::effective_uid() { return process_effective_uid(); }

@@ -76,8 +76,10 @@ class KernelSystem final : public System {
   static constexpr Clock::duration kForeignRetry = std::chrono::milliseconds(10);
   static constexpr int kForeignTries = 100;
 
-  mlock::Result<mlock::ProcessMemory, mlock::InspectError> inspect(pid_t pid,
-                                                                   bool coverage) override;
+  mlock::Result<mlock::ProcessMemory, mlock::InspectError> inspect(pid_t pid) override;
+  mlock::Result<mlock::MemoryDetail, mlock::InspectError> inspect_detail(pid_t pid) override;
+  mlock::Result<mlock::IoFlusherThreads, mlock::InspectError> inspect_io_flusher(
+      pid_t pid) override;
   std::uint64_t fd_limit() override;
   uid_t effective_uid() override;
   std::string user_home(uid_t uid) override;

@@ -166,9 +166,18 @@ class System {
   // This process's pid: a state file written by our own pid is one from a re-exec.
   virtual pid_t own_pid() = 0;
 
-  // Memory figures of process `pid` from /proc, as duende::mlock::inspect().
-  virtual mlock::Result<mlock::ProcessMemory, mlock::InspectError> inspect(pid_t pid,
-                                                                           bool coverage) = 0;
+  // Memory figures of process `pid` from /proc/PID/status (VmLck, VmRSS, VmSwap, VmPin),
+  // as duende::mlock::inspect(pid, false): cheap, no smaps walk (coverage_checked false).
+  virtual mlock::Result<mlock::ProcessMemory, mlock::InspectError> inspect(pid_t pid) = 0;
+  // The figures only a walk of /proc/PID/smaps gives (the coverage counts, Locked:, the Rss
+  // of unlocked mappings, Swap: with shared memory, the first unlocked mapping) and the soft
+  // memlock limit, as duende::mlock::inspect_detail(): ONE walk, the costly part of a full
+  // check, which is therefore inspect() + inspect_detail(), never inspect(pid, true).
+  virtual mlock::Result<mlock::MemoryDetail, mlock::InspectError> inspect_detail(pid_t pid) = 0;
+  // Which threads of `pid` carry PF_MEMALLOC_NOIO|PF_LOCAL_THROTTLE (PR_SET_IO_FLUSHER), as
+  // duende::mlock::inspect_io_flusher(): one read of /proc/PID/task/TID/stat per thread.
+  virtual mlock::Result<mlock::IoFlusherThreads, mlock::InspectError> inspect_io_flusher(
+      pid_t pid) = 0;
   // How many file descriptors the process may have open (the soft RLIMIT_NOFILE).
   virtual std::uint64_t fd_limit() = 0;
   // The supervisor's effective uid (a child without "user" runs as it).

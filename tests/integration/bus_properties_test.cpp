@@ -120,6 +120,17 @@ TEST_F(BusProperties, EveryChildPropertyEqualsProc) {
     EXPECT_EQ(std::get<2>(tree[0]), prop<bool>(props, "IsLocked"));
     EXPECT_EQ(std::get<3>(tree[0]), prop<std::uint64_t>(props, "LockedBytes"));
     EXPECT_EQ(prop<std::uint32_t>(props, "UnlockedProcesses"), 0u);
+    // Its threads were read with the tree (a single-threaded program), and nothing asked
+    // it to be an I/O flusher: it is not one, and that is no trouble.
+    EXPECT_GE(prop<std::uint32_t>(props, "Threads"), 1u) << name;
+    EXPECT_EQ(prop<std::uint32_t>(props, "IoFlusherThreads"), 0u) << name;
+    EXPECT_EQ(prop<std::string>(props, "IoFlusher"), "no") << name;
+    EXPECT_FALSE(prop<bool>(props, "WantsIoFlusher"));
+    EXPECT_EQ(prop<std::uint32_t>(props, "OomKills"), 0u);
+    EXPECT_EQ(prop<std::uint64_t>(props, "SwappedShmemBytes"), 0u);
+    if (geteuid() == 0) {  // root holds CAP_IPC_LOCK: no memlock limit applies to it
+      EXPECT_EQ(prop<std::uint64_t>(props, "MemlockHeadroomBytes"), UINT64_MAX);
+    }
     // Every property of the interface is there with its type (prop() checks types).
     EXPECT_EQ(props.size(), kChildPropertyTypes.size());
     for (const auto& [key, type] : kChildPropertyTypes) {
@@ -132,6 +143,8 @@ TEST_F(BusProperties, EveryChildPropertyEqualsProc) {
   EXPECT_FALSE(prop<bool>(idle, "MustBeLocked"));
   EXPECT_FALSE(prop<bool>(idle, "IsLocked"));
   EXPECT_FALSE(prop<bool>(idle, "FullyLocked"));
+  // Unlocked, all it has resident may be swapped out (its smaps' Rss, at the last walk).
+  EXPECT_GT(prop<std::uint64_t>(idle, "ResidentUnlockedBytes"), 0u);
   EXPECT_EQ(prop<std::string>(idle, "LockReport"), "");
 }
 
@@ -143,6 +156,7 @@ TEST_F(BusProperties, LockedChildShowsItsLockAndReport) {
   EXPECT_TRUE(prop<bool>(props, "IsLocked"));
   EXPECT_TRUE(prop<bool>(props, "MustBeLocked"));
   EXPECT_TRUE(prop<bool>(props, "FullyLocked"));  // the check that follows its report
+  EXPECT_EQ(prop<std::uint64_t>(props, "ResidentUnlockedBytes"), 0u) << "nothing unlocked";
   EXPECT_EQ(prop<std::string>(props, "LockReport").rfind("locked (", 0), 0u)
       << prop<std::string>(props, "LockReport");
   EXPECT_EQ(prop<std::uint64_t>(props, "SwappedBytes"), 0u);

@@ -198,6 +198,46 @@ TEST(SupervisorLock, APartialMunlockWhileVmLckStaysAboveZeroIsALostLock) {
   EXPECT_TRUE(process_alive(pid)) << "on_lock_lost is warn: it keeps running";
 }
 
+// The same with on_lock_lost "restart": flagged within a full-check interval, the unlocked
+// mapping named by its range, and a new process that is locked again (that Restarts counts
+// it is the core's unit test, ChildFigures).
+TEST(SupervisorLock, APartialMunlockRestartsTheChildWhenAskedToAndNamesTheMapping) {
+  DUENDE_SKIP_IF_SANITIZED("ASan makes mlockall() a no-op: nothing would be locked");
+  Harness h;
+  const std::string gate = h.path("munlock");
+  Json c = test_child({"--touch-mib", "16", "--lock", "--munlock-touched-when", gate});
+  c["on_lock_lost"] = "restart";
+  h.config["full_check_interval_sec"] = 0.2;
+  h.config["children"]["partial"] = c;
+  h.start();
+  const pid_t first = h.wait_child_pid("partial");
+  ASSERT_GT(first, 0);
+  ASSERT_TRUE(h.wait_for_log("partial: ready, locked ("));
+
+  h.write_file(gate, std::to_string(first));  // opens for this process only
+  ASSERT_TRUE(h.wait_for_log("lockable mappings unlocked (first: "));
+  const int index = h.line_index("partial: lost its lock");
+  ASSERT_GE(index, 0);
+  const std::string line = h.daemon_lines().at(static_cast<std::size_t>(index));
+  EXPECT_NE(line.find("; restarting"), std::string::npos) << line;
+  // "(first: START-END rw-p)": the 16 MiB region it munlock()ed, private and writable.
+  const std::size_t at = line.find("(first: ") + 8;
+  const std::size_t dash = line.find('-', at), space = line.find(' ', dash);
+  ASSERT_NE(space, std::string::npos) << line;
+  const std::uint64_t start = std::stoull(line.substr(at, dash - at), nullptr, 16);
+  const std::uint64_t end = std::stoull(line.substr(dash + 1, space - dash - 1), nullptr, 16);
+  EXPECT_EQ(end - start, std::uint64_t{16} << 20) << line;
+  EXPECT_EQ(line.substr(space + 1, 5), "rw-p)") << line;
+
+  const pid_t second = h.wait_child_pid("partial", 2);
+  ASSERT_GT(second, 0);
+  EXPECT_NE(second, first);
+  ASSERT_TRUE(h.wait_for_log("partial: ready, locked (", 2));
+  EXPECT_GT(test::vm_lck(second), 0u);
+  EXPECT_TRUE(h.wait_for_status("1/1 children locked, 1 running"));
+  EXPECT_EQ(h.count("partial: lost its lock"), 1) << "the new process is fully locked";
+}
+
 TEST(SupervisorLock, NonRootChildLocksThroughAmbientCapIpcLock) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root: only root can start a child as another user";
   DUENDE_SKIP_IF_SANITIZED("ASan makes mlockall() a no-op: nothing would be locked");

@@ -135,8 +135,7 @@ class FakeSystem final : public System {
     p.start_time = handle.start_time;
     p.name = log_identifier;
     p.on_exit = std::move(on_exit);
-    p.memory = new_process_memory_;
-    p.on_signal = new_process_on_signal_;
+    init_new_process(p, handle.pid);
     if (exit_new_after_) schedule_exit(handle.pid, now_ + *exit_new_after_, exit_new_status_);
     return handle;
   }
@@ -182,8 +181,7 @@ class FakeSystem final : public System {
     p.handle = -1;
     p.name = std::move(name);
     p.start_time = start_time;
-    p.memory = new_process_memory_;
-    p.on_signal = new_process_on_signal_;
+    init_new_process(p, pid);
     return pid;
   }
   // The start time spawn() gives process `pid` (and adopt() checks).
@@ -213,7 +211,10 @@ class FakeSystem final : public System {
     return mlock::Unexpected(std::string("it has no cgroup"));
   }
   std::string cgroup_of(pid_t) override { return ""; }
-  std::uint64_t oom_kills(const ProcessHandle&) override { return 0; }
+  std::uint64_t oom_kills(const ProcessHandle& process) override {
+    const auto it = processes_.find(process.pid);
+    return it == processes_.end() ? 0 : it->second.oom_kills;
+  }
   std::string process_name(pid_t pid) override {
     const auto it = processes_.find(pid);
     return it == processes_.end() ? "" : it->second.name;
@@ -323,23 +324,42 @@ class FakeSystem final : public System {
 
   // ---- /proc ----
 
-  mlock::Result<mlock::ProcessMemory, mlock::InspectError> inspect(pid_t pid,
-                                                                   bool coverage) override {
+  mlock::Result<mlock::ProcessMemory, mlock::InspectError> inspect(pid_t pid) override {
     ++inspect_calls_;
-    if (coverage) ++coverage_calls_;
-    const auto it = processes_.find(pid);
-    if (it == processes_.end() || !it->second.running)
-      return mlock::Unexpected(
-          mlock::InspectError{ESRCH, "pid " + std::to_string(pid) + ": no such process"});
-    mlock::ProcessMemory m = it->second.memory;
+    const Process* p = live(pid);
+    if (!p) return mlock::Unexpected(no_such_process(pid));
+    mlock::ProcessMemory m = p->memory;
     m.pid = pid;
-    if (!coverage) {
-      m.coverage_checked = false;
-      m.fully_locked = false;
-      m.lockable_mappings = 0;
-      m.unlocked_mappings = 0;
-    }
+    m.coverage_checked = m.fully_locked = false;
+    m.lockable_mappings = m.unlocked_mappings = 0;
     return m;
+  }
+  // The smaps walk: what set_detail() gave, else the coverage counts of set_memory()'s
+  // figures (lockable_mappings, unlocked_mappings) and its VmSwap as the walk's Swap:.
+  mlock::Result<mlock::MemoryDetail, mlock::InspectError> inspect_detail(pid_t pid) override {
+    ++coverage_calls_;
+    const Process* p = live(pid);
+    if (!p) return mlock::Unexpected(no_such_process(pid));
+    if (p->detail_error != 0)
+      return mlock::Unexpected(
+          mlock::InspectError{p->detail_error, "pid " + std::to_string(pid) + ": smaps: refused"});
+    if (p->detail) return *p->detail;
+    mlock::MemoryDetail d;
+    d.pid = pid;
+    d.lockable_mappings = p->memory.lockable_mappings;
+    d.unlocked_mappings = p->memory.unlocked_mappings;
+    d.swapped_bytes = p->memory.swapped_bytes;
+    return d;
+  }
+  // What set_io_flusher() gave, else one thread (the process's own pid and name) without
+  // the flags, as every process on a machine whose root lacks CAP_SYS_RESOURCE.
+  mlock::Result<mlock::IoFlusherThreads, mlock::InspectError> inspect_io_flusher(
+      pid_t pid) override {
+    ++io_flusher_calls_;
+    const Process* p = live(pid);
+    if (!p) return mlock::Unexpected(no_such_process(pid));
+    if (p->io_flusher) return *p->io_flusher;
+    return mlock::IoFlusherThreads{pid, 1, 0, pid, p->name};
   }
   // What inspect() returns for `pid` from now on.
   void set_memory(pid_t pid, mlock::ProcessMemory memory) { processes_.at(pid).memory = memory; }
@@ -349,7 +369,26 @@ class FakeSystem final : public System {
   // What inspect() returns for processes spawned from now on (default: all zero).
   void set_new_process_memory(mlock::ProcessMemory memory) { new_process_memory_ = memory; }
   unsigned inspect_calls() const { return inspect_calls_; }
+  // inspect_detail() calls: smaps walks.
   unsigned coverage_calls() const { return coverage_calls_; }
+  unsigned io_flusher_calls() const { return io_flusher_calls_; }
+  // What inspect_detail() returns for `pid` from now on (`error`: it fails with that errno).
+  void set_detail(pid_t pid, mlock::MemoryDetail detail) {
+    detail.pid = pid;
+    processes_.at(pid).detail = std::move(detail);
+  }
+  void set_detail_error(pid_t pid, int error) { processes_.at(pid).detail_error = error; }
+  // What inspect_io_flusher() returns for `pid` from now on.
+  void set_io_flusher(pid_t pid, mlock::IoFlusherThreads threads) {
+    threads.pid = pid;
+    processes_.at(pid).io_flusher = std::move(threads);
+  }
+  // Processes spawned from now on: every one of their `threads` threads carries the flags.
+  void set_new_process_io_flusher(bool all, std::uint64_t threads = 1) {
+    new_process_io_flusher_ = all ? std::optional<std::uint64_t>(threads) : std::nullopt;
+  }
+  // What oom_kills() says of `pid`'s cgroup from now on (default 0).
+  void set_oom_kills(pid_t pid, std::uint64_t kills) { processes_.at(pid).oom_kills = kills; }
 
   // ---- the rest ----
 
@@ -394,10 +433,28 @@ class FakeSystem final : public System {
     std::uint64_t start_time = 0;
     ExitStatus status;
     mlock::ProcessMemory memory;
+    std::optional<mlock::MemoryDetail> detail;
+    int detail_error = 0;
+    std::optional<mlock::IoFlusherThreads> io_flusher;
+    std::uint64_t oom_kills = 0;
     OnSignal on_signal = OnSignal::Dies;
     std::set<int> ignored;
   };
 
+  const Process* live(pid_t pid) const {
+    const auto it = processes_.find(pid);
+    return it == processes_.end() || !it->second.running ? nullptr : &it->second;
+  }
+  static mlock::InspectError no_such_process(pid_t pid) {
+    return mlock::InspectError{ESRCH, "pid " + std::to_string(pid) + ": no such process"};
+  }
+  void init_new_process(Process& p, pid_t pid) {
+    p.memory = new_process_memory_;
+    p.on_signal = new_process_on_signal_;
+    if (new_process_io_flusher_)
+      p.io_flusher =
+          mlock::IoFlusherThreads{pid, *new_process_io_flusher_, *new_process_io_flusher_, 0, ""};
+  }
   Process* find_handle(int handle) {
     for (auto& [pid, p] : processes_)
       if (p.handle == handle) return &p;
@@ -481,6 +538,8 @@ class FakeSystem final : public System {
   std::uint64_t fd_limit_ = 1024 * 1024;
   unsigned inspect_calls_ = 0;
   unsigned coverage_calls_ = 0;
+  unsigned io_flusher_calls_ = 0;
+  std::optional<std::uint64_t> new_process_io_flusher_;
   unsigned trim_heap_calls_ = 0;
   std::vector<std::string> service_messages_;
   int notify_error_ = 0;

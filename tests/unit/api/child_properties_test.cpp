@@ -130,6 +130,31 @@ INSTANTIATE_TEST_SUITE_P(
                       TroubleCase{"stopped", ChildState::Stopped, true, 0, 0, false},
                       TroubleCase{"exited", ChildState::Exited, true, 0, 0, false}));
 
+// Asked to be an I/O flusher, running without the flags: trouble whether or not it must
+// be locked; the bus form (WantsIoFlusher, IoFlusher) decides the same.
+TEST(InTrouble, AMissingIoFlusherOfARunningChildIsTrouble) {
+  struct Case {
+    ChildState state;
+    bool wants;
+    const char* io_flusher;
+    bool trouble;
+  };
+  for (const Case c : {Case{ChildState::Running, true, kIoFlusherNo, true},
+                       Case{ChildState::Running, true, kIoFlusherYes, false},
+                       Case{ChildState::Running, true, "", false},
+                       Case{ChildState::Running, false, kIoFlusherNo, false},
+                       Case{ChildState::Starting, true, kIoFlusherNo, false}}) {
+    SCOPED_TRACE(std::string(to_string(c.state)) + (c.wants ? " wants " : " ") + c.io_flusher);
+    const bool missing = c.wants && std::string(c.io_flusher) == kIoFlusherNo;
+    EXPECT_EQ(in_trouble(TroubleFacts{c.state, false, 0, 0, 0, 0, missing}), c.trouble);
+    ChildProperties p;
+    p.state = to_string(c.state);
+    p.wants_io_flusher = c.wants;
+    p.io_flusher = c.io_flusher;
+    EXPECT_EQ(in_trouble(p), c.trouble);
+  }
+}
+
 TEST(InTrouble, AnUnknownStateOnTheBusIsNotTrouble) {
   ChildProperties p;
   p.state = "?";

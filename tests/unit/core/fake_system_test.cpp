@@ -57,7 +57,7 @@ TEST(FakeSystem, SpawnedProcessEndsOnSignalAtTheNextDeliveryAndReapsOnce) {
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(status->as_int(), -SIGTERM);
   EXPECT_FALSE(fake.reap(p).has_value());
-  EXPECT_EQ(fake.inspect(p.pid, false).error().error_number, ESRCH);
+  EXPECT_EQ(fake.inspect(p.pid).error().error_number, ESRCH);
 }
 
 TEST(FakeSystem, FailedSpawnReturnsTheErrorOnce) {

@@ -136,6 +136,75 @@ TEST(ChildInTroubleSwap, RunningLockedButPartlySwappedWhenItMustBeLockedIsTroubl
   EXPECT_FALSE(in_trouble(c));
 }
 
+// Asked to be an I/O flusher and some thread lacks the flags: trouble (even for a child
+// that need not be locked), a line in status naming how many threads, the metric 0.
+TEST(ChildInTroubleIoFlusher, AThreadWithoutTheFlagsIsTroubleWhenAskedFor) {
+  CtlChild c = child("nbd", "running", 10);
+  c.wants_io_flusher = true;
+  c.io_flusher = kIoFlusherNo;
+  c.threads = 3;
+  c.io_flusher_threads = 1;
+  EXPECT_TRUE(in_trouble(c));
+  CtlSnapshot s;
+  s.children = {c};
+  const Exposition e = parse_exposition(format_metrics(s));
+  for (const auto& err : e.errors) ADD_FAILURE() << err;
+  EXPECT_EQ(e.value("mlock_supervisor_child_in_trouble", {{"child", "nbd"}}), 1);
+  EXPECT_EQ(e.value("mlock_supervisor_child_io_flusher", {{"child", "nbd"}}), 0);
+  const auto lines = lines_of(format_status(s));
+  ASSERT_EQ(lines.size(), 4u) << format_status(s);
+  EXPECT_EQ(lines[3],
+            "nbd: must be an I/O flusher but 2 of 3 threads lack "
+            "PF_MEMALLOC_NOIO|PF_LOCAL_THROTTLE");
+  c.io_flusher = kIoFlusherYes;
+  c.io_flusher_threads = 3;
+  EXPECT_FALSE(in_trouble(c));
+  s.children = {c};
+  EXPECT_EQ(parse_exposition(format_metrics(s))
+                .value("mlock_supervisor_child_io_flusher", {{"child", "nbd"}}),
+            1);
+  EXPECT_EQ(lines_of(format_status(s)).size(), 3u);
+}
+
+// Not trouble yet, worth a line: little memlock headroom left, OOM kills; shared memory in
+// swap and what a partial unlock leaves resident are said in the trouble lines.
+TEST(FormatStatus, NamesLowHeadroomOomKillsSwappedShmemAndResidentUnlocked) {
+  CtlChild low = child("low", "running", 10);
+  low.is_locked = true;  // locked, not required to be: its limit applies
+  low.locked_bytes = 7 * kMiB + 512 * 1024;
+  low.memlock_headroom_bytes = 512 * 1024;
+  low.oom_kills = 2;
+  CtlChild shm = locked(child("shm", "running", 11), 8 * kMiB);
+  shm.swapped_bytes = 3 * kMiB;
+  shm.swapped_shmem_bytes = 2 * kMiB;
+  CtlChild part = locked(child("part", "running", 12), 8 * kMiB);
+  part.unlocked_mappings = 1;
+  part.resident_unlocked_bytes = 64 * kMiB;
+  CtlSnapshot s;
+  s.children = {low, part, shm};
+  const std::string text = format_status(s);
+  const auto lines = lines_of(text);
+  ASSERT_EQ(lines.size(), 9u) << text;
+  EXPECT_EQ(lines[5],
+            "low: 512 KiB left below RLIMIT_MEMLOCK (MCL_FUTURE makes later allocations fail "
+            "at the limit)");
+  EXPECT_EQ(lines[6], "low: 2 processes ended by the OOM killer");
+  EXPECT_EQ(lines[7],
+            "part: must be locked but 1 of its mappings are not (64 MiB resident unlocked)");
+  EXPECT_EQ(lines[8], "shm: must be locked but 3.0 MiB is in swap (2.0 MiB of it shared memory)");
+  const Exposition e = parse_exposition(format_metrics(s));
+  for (const auto& err : e.errors) ADD_FAILURE() << err;
+  EXPECT_EQ(e.value("mlock_supervisor_child_memlock_headroom_bytes", {{"child", "low"}}),
+            512 * 1024);
+  EXPECT_TRUE(
+      std::isnan(e.value("mlock_supervisor_child_memlock_headroom_bytes", {{"child", "shm"}})))
+      << "no limit applies to it";
+  EXPECT_EQ(e.value("mlock_supervisor_child_oom_kills_total", {{"child", "low"}}), 2);
+  EXPECT_EQ(e.value("mlock_supervisor_child_swapped_shmem_bytes", {{"child", "shm"}}), 2.0 * kMiB);
+  EXPECT_EQ(e.value("mlock_supervisor_child_resident_unlocked_bytes", {{"child", "part"}}),
+            64.0 * kMiB);
+}
+
 // A tree with a process that runs unlocked, while the main one is locked, has lost its lock.
 TEST(ChildInTroubleTree, AnUnlockedProcessOfATreeThatMustBeLockedIsTrouble) {
   CtlChild c = locked(child("tree", "running", 10), 8 * kMiB);
@@ -282,6 +351,13 @@ TEST(FormatJson, ParsesBackToEveryField) {
   s.children[2].processes = {{s.children[2].pid, "main", true, 4 * kMiB, 0},
                              {77, "helper \"x\"", false, 0, 12}};
   s.children[2].unlocked_processes = 1;
+  s.children[2].memlock_headroom_bytes = 5 * kMiB;
+  s.children[2].io_flusher = kIoFlusherYes;
+  s.children[2].threads = s.children[2].io_flusher_threads = 2;
+  s.children[3].io_flusher = kIoFlusherNo;
+  s.children[3].swapped_shmem_bytes = 4096;
+  s.children[3].resident_unlocked_bytes = 8192;
+  s.children[3].oom_kills = 1;
   const auto doc = nlohmann::json::parse(format_json(s));
   EXPECT_EQ(doc["version"], "0.1.0");
   EXPECT_EQ(doc["state"], "degraded");
@@ -326,7 +402,23 @@ TEST(FormatJson, ParsesBackToEveryField) {
       EXPECT_EQ(j["processes"][k]["locked_bytes"], c.processes[k].locked_bytes);
       EXPECT_EQ(j["processes"][k]["swapped_bytes"], c.processes[k].swapped_bytes);
     }
-    EXPECT_EQ(j.size(), 21u);
+    EXPECT_EQ(j["swapped_shmem_bytes"], c.swapped_shmem_bytes);
+    EXPECT_EQ(j["resident_unlocked_bytes"], c.resident_unlocked_bytes);
+    if (c.memlock_headroom_bytes == kNoMemlockHeadroom) {
+      EXPECT_TRUE(j["memlock_headroom_bytes"].is_null());
+    } else {
+      EXPECT_EQ(j["memlock_headroom_bytes"], c.memlock_headroom_bytes);
+    }
+    EXPECT_EQ(j["threads"], c.threads);
+    EXPECT_EQ(j["io_flusher_threads"], c.io_flusher_threads);
+    if (c.io_flusher.empty()) {
+      EXPECT_TRUE(j["io_flusher"].is_null());
+    } else {
+      EXPECT_EQ(j["io_flusher"], c.io_flusher == kIoFlusherYes);
+    }
+    EXPECT_EQ(j["wants_io_flusher"], c.wants_io_flusher);
+    EXPECT_EQ(j["oom_kills"], c.oom_kills);
+    EXPECT_EQ(j.size(), 29u);
   }
   EXPECT_EQ(doc["children"][2]["last_exit_status"], -9);
   EXPECT_EQ(doc["children"][1]["last_failure"], "a \"quoted\"\nline\twith \\ and é");
@@ -489,6 +581,10 @@ TEST(FormatMetrics, IsValidExpositionFormatWithEveryFigure) {
     EXPECT_EQ(e.value("mlock_supervisor_child_swapped_bytes", l), c.swapped_bytes);
     EXPECT_EQ(e.value("mlock_supervisor_child_resident_bytes", l), c.resident_bytes);
     EXPECT_EQ(e.value("mlock_supervisor_child_restarts_total", l), c.restarts);
+    EXPECT_EQ(e.value("mlock_supervisor_child_resident_unlocked_bytes", l),
+              c.resident_unlocked_bytes);
+    EXPECT_EQ(e.value("mlock_supervisor_child_swapped_shmem_bytes", l), c.swapped_shmem_bytes);
+    EXPECT_EQ(e.value("mlock_supervisor_child_oom_kills_total", l), c.oom_kills);
     double states = 0;
     for (const char* state :
          {"starting", "running", "backoff", "stopping", "stopped", "failed", "exited"}) {
