@@ -30,6 +30,14 @@ std::string locked_word(const CtlChild& c) {
   return c.must_be_locked ? "NO" : "no";
 }
 
+// Whether every thread of the child carries IO_FLUSHER's flags: NO when it was asked to
+// and does not, "-" when unknown (no process, not read yet).
+std::string io_flusher_word(const CtlChild& c) {
+  if (c.pid == 0 || c.io_flusher.empty()) return "-";
+  if (c.io_flusher == "yes") return "yes";
+  return c.wants_io_flusher ? "NO" : "no";
+}
+
 std::string count(std::uint32_t n, const char* word) {
   const bool sibilant = !std::string_view(word).empty() && std::string_view(word).back() == 's';
   return std::to_string(n) + " " + word + (n == 1 ? "" : sibilant ? "es" : "s");
@@ -119,12 +127,12 @@ std::string format_status(const CtlSnapshot& s) {
   std::size_t name_width = 4;
   for (const auto& c : s.children) name_width = std::max(name_width, c.name.size());
   out += pad("NAME", name_width + 1) + pad("STATE", 9) + pad("PID", 8) + pad("LOCKED", 8) +
-         pad("VMLCK", 10) + pad("VMSWAP", 10) + "RESTARTS\n";
+         pad("VMLCK", 10) + pad("VMSWAP", 10) + pad("RESTARTS", 11) + "IOFLUSH\n";
   for (const auto& c : s.children)
     out += pad(c.name, name_width + 1) + pad(c.state, 9) +
            pad(c.pid ? std::to_string(c.pid) : "-", 8) + pad(locked_word(c), 8) +
            pad(human_size(c.locked_bytes), 10) + pad(human_size(c.swapped_bytes), 10) +
-           std::to_string(c.restarts) + "\n";
+           pad(std::to_string(c.restarts), 11) + io_flusher_word(c) + "\n";
   // The processes of a child that has more than its main one, indented below it.
   for (const auto& c : s.children) {
     if (c.processes.size() < 2) continue;

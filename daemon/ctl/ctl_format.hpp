@@ -23,7 +23,7 @@ struct CtlSnapshot : ManagerProperties {
 // The `mlockctl status` table: a header line about the supervisor (version, state, its
 // own lock, when it started, its restarts and re-execs; a line when children run in
 // process groups, not cgroups), then one row per child (NAME
-// STATE PID LOCKED VMLCK VMSWAP RESTARTS; a child's figures are the sums over its tree),
+// STATE PID LOCKED VMLCK VMSWAP RESTARTS IOFLUSH; a child's figures are the sums over its tree),
 // then for each child of more than one process its processes (PID COMM LOCKED VMLCK
 // VMSWAP), then a line per failure or trouble (not locked, in swap, partly unlocked, not an
 // I/O flusher as asked) and per notice (under 1 MiB of memlock headroom left, processes

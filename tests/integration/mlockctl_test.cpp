@@ -74,7 +74,7 @@ TEST_F(Mlockctl, StatusPrintsATableAndExitsZeroWhenAllIsWell) {
   EXPECT_NE(lines[0].find("; started 20"), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find(", 0 restarts, 0 re-execs"), std::string::npos) << lines[0];
   EXPECT_EQ(words(lines[1]), (std::vector<std::string>{"NAME", "STATE", "PID", "LOCKED", "VMLCK",
-                                                       "VMSWAP", "RESTARTS"}));
+                                                       "VMSWAP", "RESTARTS", "IOFLUSH"}));
   // One row per child, sorted by name, values from the bus, columns under their headers.
   const std::vector<std::string> names = {"helper", "swap0"};
   for (std::size_t i = 0; i < names.size(); ++i) {
@@ -82,7 +82,7 @@ TEST_F(Mlockctl, StatusPrintsATableAndExitsZeroWhenAllIsWell) {
     const Properties p = client().child_properties(names[i]);
     const std::string& row = lines[2 + i];
     const auto w = words(row);
-    ASSERT_EQ(w.size(), 9u) << row;  // sizes are two words: "7.6 MiB"
+    ASSERT_EQ(w.size(), 10u) << row;  // sizes are two words: "7.6 MiB"
     EXPECT_EQ(w[0], names[i]);
     EXPECT_EQ(w[1], "running");
     EXPECT_EQ(w[2], std::to_string(prop<std::uint32_t>(p, "Pid")));
@@ -90,7 +90,11 @@ TEST_F(Mlockctl, StatusPrintsATableAndExitsZeroWhenAllIsWell) {
     EXPECT_EQ(w[4] + " " + w[5], human_size(prop<std::uint64_t>(p, "LockedBytes")));
     EXPECT_EQ(w[6] + " " + w[7], "0 B");
     EXPECT_EQ(w[8], "0");
-    for (const char* header : {"STATE", "PID", "LOCKED", "VMLCK", "VMSWAP", "RESTARTS"}) {
+    // Not asked to be an I/O flusher, and here nothing can be one: lowercase "no".
+    const std::string io = prop<std::string>(p, "IoFlusher");
+    EXPECT_EQ(w[9], io.empty() ? "-" : io);
+    for (const char* header :
+         {"STATE", "PID", "LOCKED", "VMLCK", "VMSWAP", "RESTARTS", "IOFLUSH"}) {
       const auto column = lines[1].find(header);
       EXPECT_NE(row[column], ' ') << header << " column misaligned: \"" << row << "\"";
       EXPECT_EQ(row[column - 1], ' ') << header << " column misaligned: \"" << row << "\"";

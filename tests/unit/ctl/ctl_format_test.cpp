@@ -240,26 +240,46 @@ TEST(FormatStatus, SaysWhenChildrenRunInProcessGroupsOnly) {
 
 // ---- format_status ----
 
+TEST(FormatStatus, TheIoFlusherColumnSaysNoInCapitalsOnlyWhenItWasAsked) {
+  CtlSnapshot s;
+  CtlChild flusher = locked(child("flusher", "running", 10), kMiB);
+  flusher.io_flusher = "yes";
+  CtlChild lacking = flusher;
+  lacking.name = "lacking";
+  lacking.io_flusher = "no";
+  lacking.wants_io_flusher = true;
+  CtlChild plain = flusher;
+  plain.name = "plain";
+  plain.io_flusher = "no";
+  s.children = {flusher, lacking, plain};
+  const auto lines = lines_of(format_status(s));
+  ASSERT_GE(lines.size(), 5u);
+  EXPECT_EQ(words(lines[2]).back(), "yes");
+  EXPECT_EQ(words(lines[3]).back(), "NO");
+  EXPECT_EQ(words(lines[4]).back(), "no");
+}
+
 TEST(FormatStatus, HeaderThenAnAlignedRowPerChildThenFailureLines) {
   const std::string text = format_status(fleet());
   const auto lines = lines_of(text);
   ASSERT_EQ(lines.size(), 8u) << text;
   EXPECT_EQ(lines[0], "mlock-supervisor 0.1.0: degraded; self locked, 10 MiB");
   EXPECT_EQ(words(lines[1]), (std::vector<std::string>{"NAME", "STATE", "PID", "LOCKED", "VMLCK",
-                                                       "VMSWAP", "RESTARTS"}));
+                                                       "VMSWAP", "RESTARTS", "IOFLUSH"}));
   EXPECT_EQ(words(lines[2]),
-            (std::vector<std::string>{"ghost", "failed", "-", "-", "0", "B", "0", "B", "0"}));
-  EXPECT_EQ(words(lines[3]),
-            (std::vector<std::string>{"plain", "running", "4242", "no", "0", "B", "0", "B", "0"}));
+            (std::vector<std::string>{"ghost", "failed", "-", "-", "0", "B", "0", "B", "0", "-"}));
+  EXPECT_EQ(words(lines[3]), (std::vector<std::string>{"plain", "running", "4242", "no", "0", "B",
+                                                       "0", "B", "0", "-"}));
   EXPECT_EQ(words(lines[4]), (std::vector<std::string>{"swap0", "running", "1234567", "yes", "7.6",
-                                                       "MiB", "0", "B", "2"}));
-  EXPECT_EQ(words(lines[5]),
-            (std::vector<std::string>{"unlocked", "running", "77", "NO", "0", "B", "0", "B", "0"}));
+                                                       "MiB", "0", "B", "2", "-"}));
+  EXPECT_EQ(words(lines[5]), (std::vector<std::string>{"unlocked", "running", "77", "NO", "0", "B",
+                                                       "0", "B", "0", "-"}));
   EXPECT_EQ(lines[6], "ghost: failed: exec /nonexistent/prog: No such file or directory");
   EXPECT_EQ(lines[7], "unlocked: must be locked but VmLck is 0");
   // Every value starts under its header, after a blank.
   for (std::size_t row = 2; row <= 5; ++row)
-    for (const char* header : {"STATE", "PID", "LOCKED", "VMLCK", "VMSWAP", "RESTARTS"}) {
+    for (const char* header :
+         {"STATE", "PID", "LOCKED", "VMLCK", "VMSWAP", "RESTARTS", "IOFLUSH"}) {
       const auto column = lines[1].find(header);
       ASSERT_LT(column, lines[row].size());
       EXPECT_NE(lines[row][column], ' ') << header << " in \"" << lines[row] << "\"";
@@ -278,7 +298,8 @@ TEST(FormatStatus, WideValuesStillLineUp) {
   const auto lines = lines_of(format_status(s));
   ASSERT_GE(lines.size(), 4u);
   for (std::size_t row = 2; row <= 3; ++row)
-    for (const char* header : {"STATE", "PID", "LOCKED", "VMLCK", "VMSWAP", "RESTARTS"}) {
+    for (const char* header :
+         {"STATE", "PID", "LOCKED", "VMLCK", "VMSWAP", "RESTARTS", "IOFLUSH"}) {
       const auto column = lines[1].find(header);
       EXPECT_NE(lines[row][column], ' ') << header << " in \"" << lines[row] << "\"";
       EXPECT_EQ(lines[row][column - 1], ' ') << header << " in \"" << lines[row] << "\"";
@@ -292,7 +313,7 @@ TEST(FormatStatus, SaysWhenTheSupervisorIsNotLockedAndListsNoChildren) {
   s.state = "starting";
   EXPECT_EQ(format_status(s),
             "mlock-supervisor 9.9.9: starting; self NOT locked\n"
-            "NAME STATE    PID     LOCKED  VMLCK     VMSWAP    RESTARTS\n");
+            "NAME STATE    PID     LOCKED  VMLCK     VMSWAP    RESTARTS   IOFLUSH\n");
 }
 
 TEST(FormatStatus, TheHeaderSaysWhenTheSupervisorStartedItsRestartsAndReexecs) {
@@ -322,8 +343,8 @@ TEST(FormatStatus, AdoptedChildrenGetOneLinePerMomentAfterTheFailures) {
   const std::string text = format_status(s);
   const auto lines = lines_of(text);
   ASSERT_EQ(lines.size(), 10u) << text;
-  EXPECT_EQ(words(lines[2]).size(), 9u) << "the rows keep their columns";
-  EXPECT_EQ(words(lines[3]).size(), 9u);
+  EXPECT_EQ(words(lines[2]).size(), 10u) << "the rows keep their columns";
+  EXPECT_EQ(words(lines[3]).size(), 10u);
   EXPECT_EQ(lines[6], "ghost: failed: exec /nonexistent/prog: No such file or directory");
   EXPECT_EQ(lines[8], "adopted 2026-11-30 15:03:12: plain");
   EXPECT_EQ(lines[9], "adopted 2026-12-01 15:03:12: swap0, unlocked");
