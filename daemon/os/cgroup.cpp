@@ -181,10 +181,10 @@ std::optional<std::string> parse_cgroup2_mount(std::string_view text) {
   return std::nullopt;
 }
 
-std::vector<pid_t> parse_cgroup_procs(std::string_view text) {
+std::vector<pid_t> parse_pid_list(std::string_view text) {
   std::vector<pid_t> pids;
   while (!text.empty()) {
-    const auto end = text.find('\n');
+    const auto end = text.find_first_of(" \n");
     const std::string_view line = text.substr(0, end);
     text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
     pid_t pid = 0;
@@ -295,7 +295,7 @@ std::vector<pid_t> Cgroups::processes(const std::string& path, std::size_t limit
   // A pid is at most 8 characters and a newline.
   const auto text = read_pseudo_file(path + "/cgroup.procs", limit * 9 + 9);
   if (!text) return {};
-  std::vector<pid_t> pids = parse_cgroup_procs(*text);
+  std::vector<pid_t> pids = parse_pid_list(*text);
   if (pids.size() > limit) pids.resize(limit);
   return pids;
 }

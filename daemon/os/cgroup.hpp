@@ -41,8 +41,9 @@ std::optional<std::string> parse_unified_cgroup(std::string_view proc_cgroup);
 // "cgroup2" mount; octal escapes such as \040 undone), or nullopt when none is.
 std::optional<std::string> parse_cgroup2_mount(std::string_view mountinfo);
 
-// The pids listed in a cgroup.procs text (one decimal per line); malformed lines skipped.
-std::vector<pid_t> parse_cgroup_procs(std::string_view text);
+// The pids in a cgroup.procs text (one decimal per line) or a /proc/PID/task/TID/children
+// one (separated by spaces); anything else in it is skipped.
+std::vector<pid_t> parse_pid_list(std::string_view text);
 
 class Cgroups {
  public:

@@ -190,14 +190,8 @@ void KernelSystem::reap_strays(pid_t keep) {
   const std::string self = std::to_string(::getpid());
   const auto text = read_pseudo_file("/proc/" + self + "/task/" + self + "/children", 64 * 1024);
   if (!text) return;
-  std::string_view rest = *text;
-  while (!rest.empty()) {
-    const auto space = rest.find(' ');
-    const std::string_view word = rest.substr(0, space);
-    rest.remove_prefix(space == std::string_view::npos ? rest.size() : space + 1);
-    pid_t pid = 0;
-    const auto [p, ec] = std::from_chars(word.data(), word.data() + word.size(), pid);
-    if (ec != std::errc() || pid <= 0 || pid == keep || watched_.count(pid)) continue;
+  for (const pid_t pid : parse_pid_list(*text)) {
+    if (pid == keep || watched_.count(pid)) continue;
     siginfo_t info{};
     ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG);
   }

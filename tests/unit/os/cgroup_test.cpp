@@ -54,10 +54,11 @@ TEST(ParseUnifiedCgroup, IsNoneWithoutAV2LineOrForARemovedCgroup) {
   EXPECT_EQ(parse_unified_cgroup("0::/gone (deleted)\n"), std::nullopt);
 }
 
-TEST(ParseCgroupProcs, ReadsPidsAndSkipsJunk) {
-  EXPECT_EQ(parse_cgroup_procs("12\n345\n"), (std::vector<pid_t>{12, 345}));
-  EXPECT_EQ(parse_cgroup_procs("12\nx\n-3\n0\n99999999999\n7"), (std::vector<pid_t>{12, 7}));
-  EXPECT_TRUE(parse_cgroup_procs("").empty());
+TEST(ParsePidList, ReadsCgroupProcsAndChildrenListsAndSkipsJunk) {
+  EXPECT_EQ(parse_pid_list("12\n345\n"), (std::vector<pid_t>{12, 345}));
+  EXPECT_EQ(parse_pid_list("12\nx\n-3\n0\n99999999999\n7"), (std::vector<pid_t>{12, 7}));
+  EXPECT_TRUE(parse_pid_list("").empty());
+  EXPECT_EQ(parse_pid_list("12 345 7 "), (std::vector<pid_t>{12, 345, 7}));
 }
 
 TEST(Cgroups, UnusableSaysWhyAndMakesNothing) {
