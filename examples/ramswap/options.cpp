@@ -64,9 +64,13 @@ EXIT STATUS
     already set up.
 
 EXAMPLE
-    mkdir -p /run/ramswap && dev=$(ramswap --mount /run/ramswap --size 256M | head -n1)
-    mkswap "$dev" && swapon "$dev"       # ... and before stopping it:
-    swapoff "$dev" && kill %1
+    In bash, as root:
+        mkdir -p /run/ramswap
+        coproc ramswap --mount /run/ramswap --size 256M
+        read -r dev <&"${COPROC[0]}"     # /dev/loopN, once it is ready
+        mkswap "$dev" && swapon "$dev"
+        ...
+        swapoff "$dev" && kill "$COPROC_PID"
 )";
 
 std::optional<std::uint64_t> parse_size(std::string_view text) {
