@@ -61,6 +61,18 @@ std::string text_of(const sdbus::Variant& v) {
     for (const auto& s : v.get<std::vector<std::string>>()) out += s + "\x1f";
     return out;
   }
+  using Tree =
+      std::vector<sdbus::Struct<std::uint32_t, std::string, bool, std::uint64_t, std::uint64_t>>;
+  if (v.containsValueOfType<Tree>()) {  // Processes: every field, so that a change shows
+    std::string out = "a(usbtt):";
+    for (const auto& p : v.get<Tree>())
+      out += std::to_string(std::get<0>(p)) + "," + std::get<1>(p) + "," +
+             (std::get<2>(p) ? "1" : "0") + "," + std::to_string(std::get<3>(p)) + "," +
+             std::to_string(std::get<4>(p)) + "\x1f";
+    return out;
+  }
+  // A type this function cannot show would make every two values look equal: say so.
+  ADD_FAILURE() << "text_of: no rendering of type " << v.peekValueType();
   return "?" + v.peekValueType();
 }
 
