@@ -228,7 +228,8 @@ void read_child(const Json& value, const std::string& pointer, const ChildNames&
                               "start_limit_interval_sec",
                               "stop_signal",
                               "stop_timeout_sec",
-                              "on_lock_lost"});
+                              "on_lock_lost",
+                              "swap"});
   read_exec(reader, child);
   read_environment(reader, child);
   read_working_directory(reader, child);
@@ -240,6 +241,7 @@ void read_child(const Json& value, const std::string& pointer, const ChildNames&
   read_limit_memlock(reader, child);
   read_after(reader, names, child);
   read_supervision(reader, child);
+  read_swap(reader, child);
 }
 
 }  // namespace duende::supervisor::config_detail

@@ -86,6 +86,17 @@ enum class RestartPolicy {
 enum class OnLockLost { Warn, Restart };
 
 // One supervised child, with every default filled in.
+// The swap a child backs ("swap": {...}). The supervisor turns it on once the child is
+// ready and verified locked, and off before any stop of the child.
+struct SwapSpec {
+  // The swap device (or file): an absolute path; "" = the one the child names in its
+  // readiness (X_DUENDE_SWAP_DEVICE=PATH in a datagram, as ramswap sends with READY=1).
+  std::string device;
+  int priority = -1;    // swapon priority 0..32767; -1 lets the kernel choose
+  bool mkswap = false;  // write a fresh swap signature (mkswap) before each swapon
+  bool operator==(const SwapSpec&) const = default;
+};
+
 struct ChildSpec {
   std::string name;               // the key under "children"
   std::vector<std::string> exec;  // argv; exec[0] is an absolute path
@@ -118,6 +129,7 @@ struct ChildSpec {
   int stop_signal = SIGTERM;
   double stop_timeout_sec = 10;
   OnLockLost on_lock_lost = OnLockLost::Warn;
+  std::optional<SwapSpec> swap;  // the swap it backs, if any
 
   // Field-wise; a reload restarts exactly the children whose ChildSpec changed.
   bool operator==(const ChildSpec&) const = default;

@@ -109,6 +109,13 @@ using ChildNames = std::vector<std::string_view>;
 void read_child(const Json& value, const std::string& pointer, const ChildNames& names,
                 ProblemSink& sink, ChildSpec& child);
 
+// Reads the child's "swap" object, when there is one (config/swap_spec.cpp).
+void read_swap(const ObjectReader& reader, ChildSpec& child);
+
+// Two children cannot back one swap device (checked once every child is read).
+void check_swap_devices(const Config& config, const std::string& children_pointer,
+                        ProblemSink& sink);
+
 // Resolves the "user" and "group" members of a child object into its credentials.
 void read_identity(const ObjectReader& reader, ChildSpec& child);
 

@@ -75,6 +75,12 @@ std::string definition_text(const ChildSpec& c) {
   put_number(out, c.stop_signal);
   put_seconds(out, c.stop_timeout_sec);
   put_number(out, static_cast<int>(c.on_lock_lost));
+  if (c.swap) {  // only when set, as every field added later (see relock_after_fork above)
+    put(out, "swap");
+    put(out, c.swap->device);
+    put_number(out, c.swap->priority);
+    put_number(out, c.swap->mkswap);
+  }
   return out;
 }
 

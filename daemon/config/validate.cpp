@@ -63,6 +63,7 @@ void read_children(const ObjectReader& top, Config& config) {
     read_child(value, pointer, names, sink, child);
     config.children.emplace(name, std::move(child));
   }
+  check_swap_devices(config, top.pointer("children"), sink);
 }
 
 }  // namespace
