@@ -16,6 +16,8 @@ inline constexpr const char* kErrorNoSuchChild = "org.duende.MlockSupervisor1.Er
 inline constexpr const char* kErrorInvalidState = "org.duende.MlockSupervisor1.Error.InvalidState";
 inline constexpr const char* kErrorConfigInvalid =
     "org.duende.MlockSupervisor1.Error.ConfigInvalid";
+// A stop (or restart) refused: the child's swap could not be turned off; it keeps running.
+inline constexpr const char* kErrorSwapBusy = "org.duende.MlockSupervisor1.Error.SwapBusy";
 
 // Standard errors the daemon answers with, and mlockctl explains.
 inline constexpr const char* kErrorFailed = "org.freedesktop.DBus.Error.Failed";

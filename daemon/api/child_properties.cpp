@@ -1,5 +1,7 @@
 #include "api/child_properties.hpp"
 
+#include "api/swap_fields.hpp"
+
 namespace duende::supervisor {
 namespace {
 
@@ -28,7 +30,8 @@ bool in_trouble(const ChildProperties& c) {
   if (!state) return false;
   return in_trouble(TroubleFacts{*state, c.must_be_locked, c.is_locked ? c.locked_bytes : 0,
                                  c.swapped_bytes, c.unlocked_mappings, c.unlocked_processes,
-                                 c.wants_io_flusher && c.io_flusher == kIoFlusherNo});
+                                 c.wants_io_flusher && c.io_flusher == kIoFlusherNo,
+                                 c.swap_state == to_string(SwapState::Failed)});
 }
 
 }  // namespace duende::supervisor

@@ -69,6 +69,11 @@ struct ChildProperties {
                                          // kExitStatusUnknown
   std::string last_failure;              // LastFailure
   std::vector<std::string> command;      // Command: its argv
+  std::string swap_device;               // SwapDevice: "" when none (yet)
+  std::string swap_state = "off";        // SwapState: to_string(SwapState)
+  std::string swap_error;                // SwapError: why its last swap step failed
+  std::uint64_t swap_size_bytes = 0;     // SwapSizeBytes: /proc/swaps Size
+  std::uint64_t swap_used_bytes = 0;     // SwapUsedBytes: /proc/swaps Used
 
   bool operator==(const ChildProperties&) const = default;
 };
@@ -109,6 +114,11 @@ void for_each_child_property(F&& f) {
   f("LastExitStatus", &ChildProperties::last_exit_status);
   f("LastFailure", &ChildProperties::last_failure);
   f("Command", &ChildProperties::command);
+  f("SwapDevice", &ChildProperties::swap_device);
+  f("SwapState", &ChildProperties::swap_state);
+  f("SwapError", &ChildProperties::swap_error);
+  f("SwapSizeBytes", &ChildProperties::swap_size_bytes);
+  f("SwapUsedBytes", &ChildProperties::swap_used_bytes);
 }
 
 // The supervisor, as org.duende.MlockSupervisor1.Manager shows it.

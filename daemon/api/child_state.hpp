@@ -48,6 +48,9 @@ struct TroubleFacts {
   // Its mlock asks io_flusher (PR_SET_IO_FLUSHER) and some thread of its tree lacks
   // PF_MEMALLOC_NOIO|PF_LOCAL_THROTTLE: its own reclaim may then wait on the I/O it serves.
   bool io_flusher_missing = false;
+  // The swap it backs failed: a swapon that failed, a stop refused because swapoff
+  // failed, or its backend died with the swap on.
+  bool swap_failed = false;
 };
 
 // A child is in trouble when it failed, or must be locked and runs with VmLck 0, with an
@@ -57,7 +60,7 @@ struct TroubleFacts {
 // is a running child asked to be an I/O flusher whose threads lack the flags (whether or
 // not it must be locked). The supervisor's STATUS= ("degraded"), the manager's Degraded state,
 // `mlockctl status`'s exit status and the mlock_supervisor_child_in_trouble metric all use this
-// rule.
+// rule. So is a child whose swap failed (swap_failed).
 bool in_trouble(const TroubleFacts& facts);
 
 }  // namespace duende::supervisor

@@ -63,12 +63,19 @@ Reexecutor::Reexecutor(EventLoop& loop, Supervisor& supervisor, NotifySocket& no
 
 Reexecutor::~Reexecutor() { end_check(); }
 
+namespace {
+constexpr const char* kSwapBusyText =
+    "a child's swap is being turned on or off (mkswap, swapon or swapoff running); try again "
+    "once it is done";
+}  // namespace
+
 mlock::Result<void, std::string> Reexecutor::request_reexec(const std::string& who) {
   if (check_pid_ > 0) return mlock::Unexpected(std::string("a re-exec is already under way"));
   if (supervisor_.state() == ManagerState::Stopping)
     return mlock::Unexpected(std::string("the supervisor is stopping"));
   if (executable_.empty())
     return mlock::Unexpected(std::string("the supervisor's own binary is unknown"));
+  if (supervisor_.swap_busy()) return mlock::Unexpected(std::string(kSwapBusyText));
   failure_.clear();
   log_notice("re-exec requested by " + who + ": checking " + executable_ + " --check-config");
   // The check's output, for the log should it fail: an anonymous file, read afterwards
@@ -158,6 +165,10 @@ void Reexecutor::on_check_exit() {
 void Reexecutor::exec_now() {
   if (supervisor_.state() == ManagerState::Stopping) {
     fail("the supervisor began stopping");
+    return;
+  }
+  if (supervisor_.swap_busy()) {  // its helper and the stop waiting for it would be lost
+    fail(kSwapBusyText);
     return;
   }
   if (const int e = supervisor_.prepare_reexec(notify_socket_.fd()); e != 0) {

@@ -4,7 +4,9 @@
 
 #include <cstdlib>
 #include <exception>
+#include <memory>
 
+#include "api/swap_fields.hpp"
 #include "duende/mlock.hpp"
 #include "os/log.hpp"
 
@@ -17,6 +19,8 @@ sdbus::Error to_bus_error(const ActionError& e) {
       return sdbus::Error(kErrorNoSuchChild, e.message);
     case ActionError::Kind::InvalidState:
       return sdbus::Error(kErrorInvalidState, e.message);
+    case ActionError::Kind::SwapBusy:
+      return sdbus::Error(kErrorSwapBusy, e.message);
     case ActionError::Kind::ConfigInvalid:
       break;
   }
@@ -45,6 +49,41 @@ void check_name(const std::string& name) {
 
 void act(duende::mlock::Result<void, ActionError> result) {
   if (!result) throw to_bus_error(result.error());
+}
+
+// An asynchronous method's reply: sent once the core knows the outcome (a stop whose
+// swapoff runs first), from the loop. Never throws: a reply that cannot be sent (the
+// connection is gone, the caller left) is nothing the core can act on.
+using AsyncReply = std::shared_ptr<sdbus::Result<>>;
+
+void reply(const AsyncReply& r, const duende::mlock::Result<void, ActionError>& outcome) noexcept {
+  try {
+    if (outcome)
+      r->returnResults();
+    else
+      r->returnError(to_bus_error(outcome.error()));
+  } catch (...) {
+    log_warning("D-Bus: cannot send a reply");
+  }
+}
+
+// Runs `call` (a stop or restart taking a completion) for an async method: an error at
+// once, else the reply when the completion runs.
+template <class Call>
+void act_async(const char* what, sdbus::Result<>&& result, Call&& call) {
+  auto r = std::make_shared<sdbus::Result<>>(std::move(result));
+  try {
+    guarded(what, [&] {
+      auto accepted =
+          call([r](duende::mlock::Result<void, ActionError> outcome) { reply(r, outcome); });
+      if (!accepted) throw to_bus_error(accepted.error());
+    });
+  } catch (const sdbus::Error& e) {
+    try {
+      r->returnError(e);
+    } catch (...) {
+    }
+  }
 }
 
 // The core's wall-clock microseconds as a D-Bus timestamp: 0 ("none") stays 0, and a
@@ -101,6 +140,11 @@ ChildProperties child_properties(const Child& c) {
   p.last_exit_status = c.last_exit_status();
   p.last_failure = c.last_failure();
   p.command = c.spec().exec;
+  p.swap_device = c.swap_device();
+  p.swap_state = to_string(c.swap().state());
+  p.swap_error = c.swap().error();
+  p.swap_size_bytes = c.swap().active() ? c.swap().size_bytes() : 0;
+  p.swap_used_bytes = c.swap().active() ? c.swap().used_bytes() : 0;
   return p;
 }
 
@@ -157,6 +201,10 @@ void ManagerObject::lock_lost(const Child& child) {
   emitLockLost(child.name(), child.memory().locked_bytes, child.swapped_bytes());
 }
 
+void ManagerObject::swap_backend_lost(const Child& child) {
+  emitSwapBackendLost(child.name(), child.swap().device());
+}
+
 std::vector<sdbus::Struct<std::string, std::string, uint32_t, bool, uint64_t, uint64_t>>
 ManagerObject::ListChildren() {
   return guarded("ListChildren", [this] {
@@ -181,11 +229,24 @@ sdbus::ObjectPath ManagerObject::GetChild(const std::string& name) {
 void ManagerObject::StartChild(const std::string& name) {
   guarded("StartChild", [&] { check_name(name), act(supervisor_.start_child(name)); });
 }
-void ManagerObject::StopChild(const std::string& name) {
-  guarded("StopChild", [&] { check_name(name), act(supervisor_.stop_child(name)); });
+void ManagerObject::StopChild(sdbus::Result<>&& result, std::string name) {
+  act_async("StopChild", std::move(result), [&](Supervisor::ActionDone done) {
+    check_name(name);
+    return supervisor_.stop_child(name, false, std::move(done));
+  });
 }
-void ManagerObject::RestartChild(const std::string& name) {
-  guarded("RestartChild", [&] { check_name(name), act(supervisor_.restart_child(name)); });
+void ManagerObject::ForceStopChild(sdbus::Result<>&& result, std::string name) {
+  act_async("ForceStopChild", std::move(result), [&](Supervisor::ActionDone done) {
+    check_name(name);
+    log_warning(caller() + " forces the stop of " + name);
+    return supervisor_.stop_child(name, true, std::move(done));
+  });
+}
+void ManagerObject::RestartChild(sdbus::Result<>&& result, std::string name) {
+  act_async("RestartChild", std::move(result), [&](Supervisor::ActionDone done) {
+    check_name(name);
+    return supervisor_.restart_child(name, std::move(done));
+  });
 }
 void ManagerObject::Reload() {
   guarded("Reload", [&] { act(supervisor_.reload()); });
@@ -258,12 +319,21 @@ const ChildProperties& ChildObject::current() const { return published_; }
 void ChildObject::Start() {
   guarded("Start", [&] { act(supervisor_.start_child(name_)); });
 }
-void ChildObject::Stop() {
-  guarded("Stop", [&] { act(supervisor_.stop_child(name_)); });
+void ChildObject::Stop(sdbus::Result<>&& result) {
+  act_async("Stop", std::move(result), [&](Supervisor::ActionDone done) {
+    return supervisor_.stop_child(name_, false, std::move(done));
+  });
 }
-void ChildObject::Restart() {
-  guarded("Restart", [&] { act(supervisor_.restart_child(name_)); });
+void ChildObject::Restart(sdbus::Result<>&& result) {
+  act_async("Restart", std::move(result), [&](Supervisor::ActionDone done) {
+    return supervisor_.restart_child(name_, std::move(done));
+  });
 }
+std::string ChildObject::SwapDevice() { return current().swap_device; }
+std::string ChildObject::SwapState() { return current().swap_state; }
+std::string ChildObject::SwapError() { return current().swap_error; }
+uint64_t ChildObject::SwapSizeBytes() { return current().swap_size_bytes; }
+uint64_t ChildObject::SwapUsedBytes() { return current().swap_used_bytes; }
 std::string ChildObject::Name() { return name_; }
 std::string ChildObject::State() { return current().state; }
 uint32_t ChildObject::Pid() { return current().pid; }

@@ -41,14 +41,16 @@ class ManagerObject final
   // and cleared outside the supervisor) differs from what was last published. Cheap.
   bool out_of_date() const;
   void lock_lost(const Child& child);
+  void swap_backend_lost(const Child& child);
 
  private:
   std::vector<sdbus::Struct<std::string, std::string, uint32_t, bool, uint64_t, uint64_t>>
   ListChildren() override;
   sdbus::ObjectPath GetChild(const std::string& name) override;
   void StartChild(const std::string& name) override;
-  void StopChild(const std::string& name) override;
-  void RestartChild(const std::string& name) override;
+  void StopChild(sdbus::Result<>&& result, std::string name) override;
+  void ForceStopChild(sdbus::Result<>&& result, std::string name) override;
+  void RestartChild(sdbus::Result<>&& result, std::string name) override;
   void Reload() override;
   void Reexec() override;
   std::string Version() override;
@@ -84,8 +86,8 @@ class ChildObject final
 
  private:
   void Start() override;
-  void Stop() override;
-  void Restart() override;
+  void Stop(sdbus::Result<>&& result) override;
+  void Restart(sdbus::Result<>&& result) override;
   std::string Name() override;
   std::string State() override;
   uint32_t Pid() override;
@@ -114,6 +116,11 @@ class ChildObject final
   int32_t LastExitStatus() override;
   std::string LastFailure() override;
   std::vector<std::string> Command() override;
+  std::string SwapDevice() override;
+  std::string SwapState() override;
+  std::string SwapError() override;
+  uint64_t SwapSizeBytes() override;
+  uint64_t SwapUsedBytes() override;
 
   // The values last published: current, since every change of the child publishes.
   const ChildProperties& current() const;

@@ -198,6 +198,10 @@ void BusService::lock_lost(const Child& child) {
   when_connected([&] { manager_->lock_lost(child); });
 }
 
+void BusService::swap_backend_lost(const Child& child) {
+  when_connected([&] { manager_->swap_backend_lost(child); });
+}
+
 void BusService::manager_changed() { manager_dirty_ = true; }
 
 }  // namespace duende::supervisor

@@ -51,6 +51,7 @@ class BusService final : public SupervisorObserver {
   void child_removed(const std::string& name) override;
   void child_changed(const Child& child) override;
   void lock_lost(const Child& child) override;
+  void swap_backend_lost(const Child& child) override;
   void manager_changed() override;
 
  private:

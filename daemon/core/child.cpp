@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "core/child_environment.hpp"
 #include "os/log.hpp"
@@ -33,7 +34,13 @@ std::string seconds_text(double s) {
 }  // namespace
 
 Child::Child(ChildContext context, ChildSpec spec)
-    : ctx_(context), spec_(std::move(spec)), timer_(ctx_.timers, [this] { on_timer(); }) {}
+    : ctx_(context),
+      spec_(std::move(spec)),
+      timer_(ctx_.timers, [this] { on_timer(); }),
+      swap_(
+          ctx_.system, ctx_.timers, spec_.name,
+          [this] { ctx_.listener.on_child_event(*this, ChildListener::Event::Changed); },
+          [this](std::optional<std::string> error) { on_swap_off(std::move(error)); }) {}
 
 Child::~Child() {
   if (process_.valid()) ctx_.system.release(process_, true);
@@ -110,6 +117,10 @@ void Child::spawn() {
   lock_lost_ = io_flusher_lost_ = headroom_low_ = false;
   oom_seen_ = 0;  // a new cgroup
   killed_ = false;
+  reported_swap_device_.clear();
+  swap_tried_ = false;
+  swap_refusal_.clear();
+  swap_.new_backend();
   if (!spawned) {
     last_exit_status_ = 127;
     fail_start(spawned.error().message());
@@ -137,6 +148,9 @@ void Child::become_ready() {
            (report_ ? ", " + duende::supervisor::lock_report_text(*report_) : ""));
   set_state(ChildState::Running);
   ctx_.listener.on_child_event(*this, ChildListener::Event::Ready);
+  // Its swap goes on once /proc shows it locked: read now rather than at the next tick.
+  if (spec_.swap && memory_.locked_bytes == 0 && !in_refresh_) refresh_memory(false);
+  maybe_turn_swap_on();
 }
 
 void Child::fail_start(const std::string& reason) {
@@ -151,7 +165,9 @@ void Child::fail_start(const std::string& reason) {
 }
 
 void Child::schedule_restart_or_settle(bool failure) {
-  const bool restart = spec_.restart == RestartPolicy::Always ||
+  // A backend that died with its swap on comes back at once, whatever its exit status.
+  const bool now = std::exchange(restart_now_, false) && spec_.restart != RestartPolicy::No;
+  const bool restart = now || spec_.restart == RestartPolicy::Always ||
                        (spec_.restart == RestartPolicy::OnFailure && failure);
   if (next_spec_ || start_after_stop_) {  // a reload, an operator or a lost lock
     if (next_spec_) spec_ = std::move(*next_spec_);
@@ -170,7 +186,7 @@ void Child::schedule_restart_or_settle(bool failure) {
       ctx_.system.now() - ready_since_ >= seconds(spec_.restart_max_sec))
     backoff_step_ = 0;
   const double delay =
-      std::min(spec_.restart_sec * std::pow(2.0, backoff_step_), spec_.restart_max_sec);
+      now ? 0 : std::min(spec_.restart_sec * std::pow(2.0, backoff_step_), spec_.restart_max_sec);
   ++backoff_step_;
   ++restarts_;
   start_settled_ = true;
@@ -241,6 +257,7 @@ bool Child::adopt(const SavedChild& saved, int fd) {
   inspect_warned_ = false;
   last_coverage_ = last_report_refresh_ = {};
   ctx_.system.store_handle(stored_handle_name(), process_);
+  adopt_swap(saved);
   refresh_memory(true);  // its figures now, before anything is decided on them
   const ChildState adopted_as =
       saved.state == ChildState::Stopping || saved.state == ChildState::Starting
@@ -308,6 +325,8 @@ SavedChild Child::saved() const {
   s.stop_timeout_sec = spec_.stop_timeout_sec;
   s.command = spec_.exec;
   s.then_start = start_after_stop_ || next_spec_.has_value();
+  s.swap_device = swap_.device();
+  s.swap_active = swap_.active();
   return s;
 }
 
@@ -316,24 +335,18 @@ void Child::on_exited(ExitStatus status) {
   const std::string how = exit_text(status);
   const int exit_status = status.as_int();
   check_oom_kills();  // before its cgroup goes: the OOM killer may be why it ended
+  const bool swap_lost = swap_died_with(was);
   close_process();
   last_exit_status_ = exit_status;
   timer_.disarm();
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
-  if (was == ChildState::Stopping) {
-    if (failing_start_) {  // we ended a start that failed: restart by policy
-      failing_start_ = false;
-      log_info(name() + ": ended (" + how + ")");
-      schedule_restart_or_settle(true);
-      return;
-    }
-    log_info(name() + ": stopped (" + how + ")");
-    if (start_after_stop_ || next_spec_)
-      schedule_restart_or_settle(false);
-    else
-      settle(ChildState::Stopped);
-    return;
+  if (stop_pending_) {  // it died while its swap was being turned off
+    stop_pending_ = force_stop_ = false;
+    finish_stop_waiters("");
+    return on_exited_stopping(how);
   }
+  if (swap_lost) restart_now_ = true;
+  if (was == ChildState::Stopping) return on_exited_stopping(how);
   const bool before_ready = was == ChildState::Starting;
   std::string reason = how;
   if (before_ready) reason += " before it was ready";
@@ -342,6 +355,20 @@ void Child::on_exited(ExitStatus status) {
       name() + ": " + reason);
   if (exit_status != 0 || before_ready) last_failure_ = reason;
   schedule_restart_or_settle(exit_status != 0 || before_ready);
+}
+
+void Child::on_exited_stopping(const std::string& how) {
+  if (failing_start_) {  // we ended a start that failed: restart by policy
+    failing_start_ = false;
+    log_info(name() + ": ended (" + how + ")");
+    schedule_restart_or_settle(true);
+    return;
+  }
+  log_info(name() + ": stopped (" + how + ")");
+  if (start_after_stop_ || next_spec_)
+    schedule_restart_or_settle(false);
+  else
+    settle(ChildState::Stopped);
 }
 
 void Child::on_timer() {
@@ -371,12 +398,25 @@ void Child::on_timer() {
   }
 }
 
-// Its stop signal now, SIGKILL at the stop timeout (on_timer()).
+// Its swap off first (child_swap.cpp), then signal_stop().
 void Child::begin_stop() {
+  if (stop_pending_) return;  // its swap is being turned off: the signal follows
+  if (spec_.swap && swap_.turn_off()) {
+    stop_pending_ = true;
+    log_notice(name() + ": turning its swap on " + swap_.device() + " off before the stop");
+    return;
+  }
+  signal_stop();
+}
+
+// Its stop signal now, SIGKILL at the stop timeout (on_timer()).
+void Child::signal_stop() {
+  force_stop_ = false;
   killed_ = false;
   set_state(ChildState::Stopping);
   send_signal(spec_.stop_signal);
   timer_.arm(seconds(spec_.stop_timeout_sec));
+  finish_stop_waiters("");
 }
 
 void Child::send_signal(int signo) {
@@ -396,15 +436,21 @@ void Child::send_signal(int signo) {
                 std::strerror(group_error));
 }
 
-void Child::stop() {
+void Child::stop(bool force, StopDone done) {
   start_after_stop_ = false;
   automatic_restart_ = false;
   next_spec_.reset();
+  if (done) stop_waiters_.push_back(std::move(done));
+  if (force) force_stop_ = true;
   switch (state_) {
     case ChildState::Starting:
     case ChildState::Running:
       begin_stop();
+      return;  // the waiters are told by signal_stop() or refuse_stop()
+    default:
       break;
+  }
+  switch (state_) {
     case ChildState::Backoff:
       settle(ChildState::Stopped);
       break;
@@ -416,20 +462,25 @@ void Child::stop() {
       settle(ChildState::Stopped);
       break;
     case ChildState::Stopped:
+    case ChildState::Starting:
+    case ChildState::Running:
       break;
   }
+  force_stop_ = false;
+  finish_stop_waiters("");
 }
 
-void Child::restart(bool manual) {
+void Child::restart(bool manual, StopDone done) {
   if (state_ == ChildState::Starting || state_ == ChildState::Running ||
       state_ == ChildState::Stopping) {
-    stop();
+    stop(false, std::move(done));  // a refused stop clears start_after_stop_ again
     start_after_stop_ = true;
     automatic_restart_ = !manual;
     if (!manual) ++restarts_;
     return;
   }
   start(manual);
+  if (done) done("");
 }
 
 void Child::replace_spec(ChildSpec spec) {

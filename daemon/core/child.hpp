@@ -7,15 +7,19 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "api/child_properties.hpp"
 #include "api/child_state.hpp"
 #include "config/config.hpp"
 #include "core/notify_message.hpp"
+#include "core/proc_swaps.hpp"
 #include "core/saved_state.hpp"
+#include "core/swap_control.hpp"
 #include "core/timer_queue.hpp"
 #include "duende/mlock.hpp"
 #include "os/log.hpp"
@@ -55,6 +59,7 @@ class ChildListener {
     Ready,     // reached readiness (children ordered after it may start)
     Settled,   // reached stopped, failed or exited: no process, nothing scheduled
     LockLost,  // must be locked, and /proc shows VmLck == 0 or VmSwap > 0
+    SwapLost,  // its process ended while the swap it backs was on
   };
   virtual void on_child_event(Child& child, Event event) = 0;
 
@@ -81,13 +86,20 @@ class Child {
   // Starts the process unless it is already starting, running or stopping. `manual` (an
   // operator asked) also forgets earlier failures: the start limit and the backoff.
   void start(bool manual);
+  // How a stop that was asked for went: "" once the stop signal is sent (the swap it backs
+  // off first) or when there was nothing to stop, else why it was refused (its swap could
+  // not be turned off: the child keeps running).
+  using StopDone = std::function<void(const std::string& refusal)>;
   // Stops the process (stop_signal to its process group, SIGKILL after stop_timeout_sec)
-  // or cancels a pending restart; ends in `stopped`. No restart follows.
-  void stop();
+  // or cancels a pending restart; ends in `stopped`. No restart follows. A child whose
+  // swap is on turns it off first (swapoff, in a helper) and is signalled only once it is
+  // off; a failed swapoff refuses the stop (logged, swap_refusal(), `done`), unless
+  // `force`: then it is stopped anyway, logged at crit. `done` is called exactly once.
+  void stop(bool force = false, StopDone done = {});
   // Stops if needed, then starts again. `manual` (an operator asked) forgets earlier
   // failures as start() does; an automatic restart (a lost lock) counts in restarts() and
-  // toward the start limit.
-  void restart(bool manual = true);
+  // toward the start limit. A refused stop (see stop()) refuses the restart.
+  void restart(bool manual = true, StopDone done = {});
   // After the current process (if any) stops, use `spec` and start again; used by a
   // reload that changed this child.
   void replace_spec(ChildSpec spec);
@@ -183,8 +195,10 @@ class Child {
   // How long a new process of the tree may run unlocked (an exec'd helper locks itself
   // again once its program is loaded) before that counts as a lost lock.
   static constexpr Clock::duration kTreeGrace = std::chrono::seconds(2);
-  // in_trouble() of api/child_state.hpp, or a lost lock not yet recovered.
-  bool in_trouble() const {
+  // in_trouble() of api/child_state.hpp, or a lost lock not yet recovered, or its swap
+  // failed (a swapon that failed, a swapoff that refused a stop, its backend died).
+  bool in_trouble() const { return lock_in_trouble() || swap_.state() == SwapState::Failed; }
+  bool lock_in_trouble() const {
     return lock_lost_ || io_flusher_lost_ ||
            supervisor::in_trouble(TroubleFacts{
                state_, must_be_locked(), is_active() ? memory_.locked_bytes : 0, swapped_bytes(),
@@ -199,6 +213,18 @@ class Child {
   // lock report", "lock: Operation not permitted", "exited with status 3"), "" if none.
   const std::string& last_failure() const { return last_failure_; }
 
+  // The swap it backs (child_swap.cpp): its configured device, else the one it named in
+  // its readiness (kSwapDeviceField); "" when none (yet).
+  std::string swap_device() const;
+  const SwapControl& swap() const { return swap_; }
+  // Why its last stop was refused (its swapoff failed) while the swap is still on; "".
+  const std::string& swap_refusal() const { return swap_refusal_; }
+  bool stop_refused_since(Clock::time_point t) const {
+    return !swap_refusal_.empty() && stop_refused_at_ >= t;
+  }
+  // A fresh read of /proc/swaps, for its swap's figures.
+  void update_swap(const std::vector<SwapArea>& areas);
+
  private:
   void spawn();
   void become_ready();
@@ -210,6 +236,7 @@ class Child {
     std::optional<mlock::MemoryDetail> detail;
     std::optional<mlock::IoFlusherThreads> io_flusher;
   };
+  void refresh_process(bool coverage);
   void refresh_tree(bool coverage, const mlock::ProcessMemory& main);
   void read_checks(pid_t pid, bool coverage, bool first, ProcessChecks& checks);
   void sum_tree(const std::vector<mlock::ProcessMemory>& status);
@@ -223,11 +250,20 @@ class Child {
   void check_headroom();
   void check_oom_kills();
   void on_exited(ExitStatus status);
+  void on_exited_stopping(const std::string& how);
   void on_timer();
   void fail_start(const std::string& reason);
   void schedule_restart_or_settle(bool failure);
   bool start_limit_hit();
   void begin_stop();
+  void signal_stop();
+  void maybe_turn_swap_on();
+  void on_swap_off(std::optional<std::string> error);
+  void refuse_stop(const std::string& error);
+  void finish_stop_waiters(const std::string& refusal);
+  bool swap_died_with(ChildState was);
+  void note_swap_device(const std::string& device);
+  void adopt_swap(const SavedChild& saved);
   void send_signal(int signo);
   void set_state(ChildState state);
   void settle(ChildState state);
@@ -276,6 +312,17 @@ class Child {
   Clock::time_point report_window_{};        // flood detection: this second's datagrams
   unsigned datagrams_in_window_ = 0;
   RateLimit flood_log_{std::chrono::seconds(60), 1};
+
+  SwapControl swap_;
+  std::string reported_swap_device_;  // X_DUENDE_SWAP_DEVICE of the current process
+  bool swap_tried_ = false;           // turned on (or tried) for the current process
+  bool stop_pending_ = false;         // its swap is being turned off before the stop signal
+  bool force_stop_ = false;           // that stop goes on even if swapoff fails
+  bool restart_now_ = false;          // died with its swap on: restart without backoff
+  std::vector<StopDone> stop_waiters_;
+  std::string swap_refusal_;
+  Clock::time_point stop_refused_at_{};
+  bool in_refresh_ = false;
 };
 
 }  // namespace duende::supervisor

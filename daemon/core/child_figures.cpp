@@ -11,7 +11,14 @@
 namespace duende::supervisor {
 
 void Child::refresh_memory(bool coverage) {
-  if (!is_active()) return;
+  if (!is_active() || in_refresh_) return;
+  in_refresh_ = true;
+  refresh_process(coverage);
+  in_refresh_ = false;
+  maybe_turn_swap_on();
+}
+
+void Child::refresh_process(bool coverage) {
   auto m = ctx_.system.inspect(process_.pid);
   if (!m) {
     warn_inspect(m.error(), false);

@@ -41,6 +41,7 @@ void Child::handle_notify(const NotifyMessage& message, Clock::duration full_che
                      now - last_coverage_ >= full_check_interval);
     }
   }
+  if (message.swap_device) note_swap_device(*message.swap_device);
   if (state_ == ChildState::Starting && spec_.ready == Readiness::Notify && message.ready)
     become_ready();
   else

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "api/swap_fields.hpp"
+
 namespace duende::supervisor {
 
 using duende::mlock::Unexpected;
@@ -33,6 +35,8 @@ duende::mlock::Result<NotifyMessage, std::string> parse_notify_message(std::stri
       msg.stopping = value == "1";
     else if (key == "STATUS")
       msg.status = std::string(value);
+    else if (key == kSwapDeviceField)
+      msg.swap_device = std::string(value);
   }
   auto lock = mlock::parse_lock_report(text);
   if (!lock) return Unexpected(lock.error());

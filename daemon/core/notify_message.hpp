@@ -19,6 +19,7 @@ struct NotifyMessage {
   bool stopping = false;                   // STOPPING=1
   std::optional<std::string> status;       // STATUS=...
   std::optional<mlock::MlockStatus> lock;  // X_DUENDE_MLOCK=... (+ _BYTES, _ERRNO)
+  std::optional<std::string> swap_device;  // X_DUENDE_SWAP_DEVICE=PATH (api/swap_fields.hpp)
   bool operator==(const NotifyMessage&) const = default;
 };
 

@@ -84,6 +84,7 @@ std::string to_json(const SavedChild& c) {
             {"command", c.command},
             {"then_start", c.then_start}};
   if (c.fd >= 0) j["fd"] = c.fd;
+  if (!c.swap_device.empty()) j["swap"] = {{"device", c.swap_device}, {"active", c.swap_active}};
   return dump(std::move(j));
 }
 
@@ -132,6 +133,10 @@ mlock::Result<SavedChild, std::string> parse_saved_child(std::string_view text) 
     child.command = c.at("command").get<std::vector<std::string>>();
     child.then_start = c.at("then_start").get<bool>();
     child.fd = c.contains("fd") ? whole<int>(c, "fd") : -1;
+    if (const auto swap = c.find("swap"); swap != c.end()) {  // absent before swap existed
+      child.swap_device = swap->at("device").get<std::string>();
+      child.swap_active = swap->at("active").get<bool>();
+    }
     if (child.pid < 0 || child.stop_signal < 1 || child.stop_signal > 64 ||
         !(child.stop_timeout_sec > 0 && child.stop_timeout_sec <= 31536000) ||
         child.backoff_step > 64)

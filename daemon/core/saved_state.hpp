@@ -37,6 +37,9 @@ struct SavedChild {
   std::vector<std::string> command;
   bool then_start = false;  // stopping to start again (a restart, a reload's change)
   int fd = -1;              // its pidfd, kept open across the execve() of a re-exec; else -1
+  // The swap it backs: its device ("" none or not known yet) and whether it was on.
+  std::string swap_device;
+  bool swap_active = false;
 
   bool operator==(const SavedChild&) const = default;
 };

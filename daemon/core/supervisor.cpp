@@ -18,7 +18,8 @@ Supervisor::Supervisor(System& system, Config config, Loader loader, std::string
       preload_path_(std::move(preload_path)),
       systemd_(system, timers_, [this] { return status_line(); }),
       monitor_(timers_, [this] { on_monitor_tick(); }),
-      pass_(timers_, [this] { run_pass(); }) {
+      pass_(timers_, [this] { run_pass(); }),
+      stop_retry_(timers_, [this] { schedule_pass(); }) {
   for (const auto& [name, spec] : config_.children)
     children_.emplace(name, std::make_unique<Child>(context(), spec));
   boot_id_ = system_.boot_id();
@@ -96,6 +97,9 @@ void Supervisor::on_child_event(Child& child, Event event) {
     case Event::LockLost:
       if (observer_) observer_->lock_lost(child);
       break;
+    case Event::SwapLost:
+      if (observer_) observer_->swap_backend_lost(child);
+      break;
   }
   schedule_pass();
 }
@@ -156,6 +160,10 @@ std::string Supervisor::status_line() const {
       problems.push_back(name + " lost its lock");
     else if (child->io_flusher_lost())
       problems.push_back(name + " lacks IO_FLUSHER");
+    else if (!child->swap_refusal().empty())
+      problems.push_back(name + " stop refused: " + child->swap_refusal());
+    else if (child->swap().state() == SwapState::Failed)
+      problems.push_back(name + " swap failed: " + child->swap().error());
   }
   // A failed reload stays in the line until a reload succeeds: the operator must see it.
   const std::string suffix = reload_failure_.empty() ? "" : "; " + reload_failure_;
@@ -224,11 +232,30 @@ void Supervisor::on_monitor_tick() {
   const bool coverage = now - last_full_check_ >= seconds(config_.full_check_interval_sec);
   if (coverage) last_full_check_ = now;
   for (auto& [name, child] : children_) child->refresh_memory(coverage);
+  update_swaps();
   // Heap freed after a burst (a large D-Bus message, a reload) goes back to the kernel
   // rather than staying locked under MCL_FUTURE.
   if (coverage) system_.trim_heap();
   schedule_pass();  // state and STATUS= once, with whatever the refreshes changed
   if (observer_) observer_->manager_changed();  // our own VmLck moves too
+}
+
+// One read of /proc/swaps per tick, when some child's swap is on (or may be): sizes, use,
+// and a swap someone turned off or on by hand.
+void Supervisor::update_swaps() {
+  const bool any = std::any_of(children_.begin(), children_.end(), [](const auto& c) {
+    return c.second->spec().swap && (c.second->swap().active() || c.second->is_active());
+  });
+  if (!any) return;
+  auto text = system_.read_proc_swaps();
+  if (!text) return;
+  const std::vector<SwapArea> areas = parse_proc_swaps(*text);
+  for (auto& [name, child] : children_) child->update_swap(areas);
+}
+
+bool Supervisor::swap_busy() const {
+  return std::any_of(children_.begin(), children_.end(),
+                     [](const auto& c) { return c.second->swap().busy(); });
 }
 
 void Supervisor::shutdown() {
@@ -258,6 +285,7 @@ void Supervisor::stop_due_children() {
           dependents_[index[it->second.get()]].second.push_back(child.get());
   }
   bool any_active = false;
+  const Clock::time_point retry_after = system_.now() - kStopRetry;
   for (auto& [child, after_it] : dependents_) {
     if (!child->is_active()) {
       if (child->state() == ChildState::Backoff) child->stop();  // cancel the restart
@@ -265,9 +293,14 @@ void Supervisor::stop_due_children() {
     }
     any_active = true;
     if (child->state() == ChildState::Stopping) continue;
-    if (std::none_of(after_it.begin(), after_it.end(),
-                     [](const Child* d) { return d->is_active(); }))
-      child->stop();
+    if (!std::none_of(after_it.begin(), after_it.end(),
+                      [](const Child* d) { return d->is_active(); }))
+      continue;
+    if (child->stop_refused_since(retry_after)) {  // its swap would not go off: later
+      if (!stop_retry_.armed()) stop_retry_.arm(kStopRetry);
+      continue;
+    }
+    child->stop();
   }
   if (!any_active && !finishing_) {
     log_notice("all children stopped");
@@ -280,12 +313,15 @@ void Supervisor::stop_due_children() {
   }
 }
 
-duende::mlock::Result<Child*, ActionError> Supervisor::lookup(const std::string& name) {
+// `stopping_ok`: a stop, which may also end a child a reload removed (its stop may have
+// been refused) and may be forced while the supervisor is stopping.
+duende::mlock::Result<Child*, ActionError> Supervisor::lookup(const std::string& name,
+                                                              bool stopping_ok) {
   const auto it = children_.find(name);
-  if (it == children_.end() || retiring_.count(name))
+  if (it == children_.end() || (retiring_.count(name) && !stopping_ok))
     return Unexpected(
         ActionError{ActionError::Kind::NoSuchChild, "no child named \"" + name + "\""});
-  if (shutting_down_)
+  if (shutting_down_ && !stopping_ok)
     return Unexpected(ActionError{ActionError::Kind::InvalidState, "the supervisor is stopping"});
   return it->second.get();
 }
@@ -304,25 +340,45 @@ duende::mlock::Result<void, ActionError> Supervisor::start_child(const std::stri
   return {};
 }
 
-duende::mlock::Result<void, ActionError> Supervisor::stop_child(const std::string& name) {
-  auto child = lookup(name);
+namespace {
+
+// The child's answer to a stop as the caller's: "" is success.
+Child::StopDone stop_outcome(Supervisor::ActionDone done) {
+  if (!done) return {};
+  return [done = std::move(done)](const std::string& refusal) {
+    if (refusal.empty())
+      done({});
+    else
+      done(Unexpected(ActionError{ActionError::Kind::SwapBusy, refusal}));
+  };
+}
+
+}  // namespace
+
+duende::mlock::Result<void, ActionError> Supervisor::stop_child(const std::string& name, bool force,
+                                                                ActionDone done) {
+  auto child = lookup(name, force || retiring_.count(name));
   if (!child) return Unexpected(child.error());
   const ChildState s = (*child)->state();
   if (s == ChildState::Stopped)
     return Unexpected(ActionError{ActionError::Kind::InvalidState, name + " is already stopped"});
   pending_start_.erase(name);
-  log_notice(name + ": stop requested");
-  (*child)->stop();
+  if (force)
+    log_warning(name + ": forced stop requested: it stops even if its swap cannot be turned off");
+  else
+    log_notice(name + ": stop requested");
+  (*child)->stop(force, stop_outcome(std::move(done)));
   update_state();
   return {};
 }
 
-duende::mlock::Result<void, ActionError> Supervisor::restart_child(const std::string& name) {
+duende::mlock::Result<void, ActionError> Supervisor::restart_child(const std::string& name,
+                                                                   ActionDone done) {
   auto child = lookup(name);
   if (!child) return Unexpected(child.error());
   pending_start_.erase(name);
   log_notice(name + ": restart requested");
-  (*child)->restart();
+  (*child)->restart(true, stop_outcome(std::move(done)));
   update_state();
   return {};
 }

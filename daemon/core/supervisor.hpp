@@ -32,6 +32,8 @@ class SupervisorObserver {
   virtual void child_removed(const std::string& name) = 0;
   virtual void child_changed(const Child& child) = 0;
   virtual void lock_lost(const Child& child) = 0;
+  // Its process ended while the swap it backs was on (logged at crit).
+  virtual void swap_backend_lost(const Child& child) = 0;
   virtual void manager_changed() = 0;
 
  protected:
@@ -40,7 +42,8 @@ class SupervisorObserver {
 
 // Why an operator's request was refused.
 struct ActionError {
-  enum class Kind { NoSuchChild, InvalidState, ConfigInvalid };
+  // SwapBusy: a stop refused because the child's swap could not be turned off.
+  enum class Kind { NoSuchChild, InvalidState, ConfigInvalid, SwapBusy };
   Kind kind;
   std::string message;
 };
@@ -73,6 +76,9 @@ class Supervisor final : public ChildListener {
   std::int64_t started_at_us() const { return started_at_us_; }
   unsigned supervisor_restarts() const { return restarts_; }
   unsigned reexecs() const { return reexecs_; }
+  // Some child's swap helper (mkswap, swapon, swapoff) runs: a re-exec now would lose it
+  // and the stop waiting for it.
+  bool swap_busy() const;
   // Stops every child in reverse `after` order, then calls the on_finished callback.
   void shutdown();
   // Called once, when shutdown() has stopped every child.
@@ -87,9 +93,20 @@ class Supervisor final : public ChildListener {
   // unchanged ones are left alone.
   duende::mlock::Result<void, ActionError> reload();
 
+  // An operator's start, stop or restart. An error returned is at once (no such child, a
+  // state that does not allow it); then `done` is not called. Otherwise `done` (if any)
+  // is called exactly once, perhaps before the return: with success once the stop has
+  // begun (its swap off first, see Child::stop()), or SwapBusy when the swap could not be
+  // turned off and the child keeps running. `force`: stopped even then (also while the
+  // supervisor is stopping, whose own stop of that child is refused the same way).
+  using ActionDone = std::function<void(duende::mlock::Result<void, ActionError>)>;
   duende::mlock::Result<void, ActionError> start_child(const std::string& name);
-  duende::mlock::Result<void, ActionError> stop_child(const std::string& name);
-  duende::mlock::Result<void, ActionError> restart_child(const std::string& name);
+  duende::mlock::Result<void, ActionError> stop_child(const std::string& name, bool force = false,
+                                                      ActionDone done = {});
+  duende::mlock::Result<void, ActionError> restart_child(const std::string& name,
+                                                         ActionDone done = {});
+  // A shutdown whose stop of a child was refused tries again after this.
+  static constexpr Clock::duration kStopRetry = std::chrono::seconds(10);
 
   void set_observer(SupervisorObserver* observer) { observer_ = observer; }
   ManagerState state() const { return state_; }
@@ -135,7 +152,9 @@ class Supervisor final : public ChildListener {
   void end_reload(ManagerState before);
   Child* child_by_pid(pid_t pid);
   ChildContext context();
-  duende::mlock::Result<Child*, ActionError> lookup(const std::string& name);
+  duende::mlock::Result<Child*, ActionError> lookup(const std::string& name,
+                                                    bool stopping_ok = false);
+  void update_swaps();
 
   System& system_;
   TimerQueue timers_;  // first in, last out: every Timer below lives in it
@@ -145,7 +164,8 @@ class Supervisor final : public ChildListener {
   std::string preload_path_;
   SystemdNotifier systemd_;
   Timer monitor_;
-  Timer pass_;  // the next pass over the children: see on_child_event()
+  Timer pass_;        // the next pass over the children: see on_child_event()
+  Timer stop_retry_;  // a shutdown's next try at a stop that was refused
   Clock::time_point last_full_check_{};
   std::map<std::string, std::unique_ptr<Child>> children_;
   std::set<std::string> pending_start_;            // to start once their `after` children allow

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "api/human_size.hpp"
+#include "ctl/ctl_swap.hpp"
 
 namespace duende::supervisor {
 
@@ -145,6 +146,7 @@ std::string format_status(const CtlSnapshot& s) {
                  8) +
              pad(human_size(p.locked_bytes), 10) + human_size(p.swapped_bytes) + "\n";
   }
+  for (const auto& c : s.children) out += swap_line(c);
   for (const auto& c : s.children) out += trouble_lines(c) + notice_lines(c);
   // Adopted children, by the moment (to the second) they were: after a re-exec or a
   // restart of the supervisor, all of them at once, on one line.
@@ -224,6 +226,12 @@ std::string format_json(const CtlSnapshot& s) {
          {"last_failure", c.last_failure},
          {"lock_report", c.lock_report},
          {"command", c.command},
+         {"swap", !has_swap(c) ? nlohmann::ordered_json(nullptr)
+                               : nlohmann::ordered_json{{"device", c.swap_device},
+                                                        {"state", c.swap_state},
+                                                        {"error", c.swap_error},
+                                                        {"size_bytes", c.swap_size_bytes},
+                                                        {"used_bytes", c.swap_used_bytes}}},
          {"in_trouble", in_trouble(c)}});
   return doc.dump(2) + "\n";
 }
@@ -369,6 +377,7 @@ std::string format_metrics(const std::optional<CtlSnapshot>& snapshot) {
       sample(out, "mlock_supervisor_child_state",
              child_label(c) + ",state=\"" + to_string(state) + "\"",
              c.state == to_string(state) ? 1 : 0);
+  swap_metrics(out, s);
   return out;
 }
 

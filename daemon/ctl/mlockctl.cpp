@@ -31,6 +31,7 @@ using duende::supervisor::kChildPathPrefix;
 using duende::supervisor::kErrorAccessDenied;
 using duende::supervisor::kErrorNameHasNoOwner;
 using duende::supervisor::kErrorServiceUnknown;
+using duende::supervisor::kErrorSwapBusy;
 using duende::supervisor::kExitFailure;
 using duende::supervisor::kExitTrouble;
 using duende::supervisor::kExitUsage;
@@ -58,8 +59,13 @@ Commands:
                       swap
   list                one "NAME STATE PID" line per child
   start NAME          start a child (also clears its start limit); root only
-  stop NAME           stop a child; it stays stopped until started; root only
-  restart NAME        stop and start a child; root only
+  stop [--force] NAME stop a child; it stays stopped until started. A child whose swap
+                      is on has it turned off first (swapoff: waits, at most 6 min);
+                      when that fails (e.g. not enough memory to take the pages back)
+                      the stop is refused, the child keeps running, and mlockctl says
+                      why (exit status 1). --force stops it anyway: every process with
+                      pages on that swap then hangs; root only
+  restart NAME        stop and start a child (its swap off first, as stop); root only
   reload              re-read the configuration (as SIGHUP); an invalid one changes
                       nothing and every problem is printed; root only
   reexec              re-execute the supervisor in place (e.g. after an upgrade of its
@@ -109,10 +115,21 @@ class ManagerClient final
   }
   ~ManagerClient() { unregisterProxy(); }
   bool watching = false;
+  // Calls Manager method `method`(name) waiting up to `timeout` for the reply (a stop
+  // waits for the child's swapoff); a D-Bus error is thrown as sdbus::Error.
+  void call_for_child(const char* method, const std::string& name,
+                      std::chrono::microseconds timeout) {
+    getProxy()
+        .callMethod(method)
+        .onInterface(kManagerInterface)
+        .withTimeout(timeout)
+        .withArguments(name);
+  }
 
  private:
   void onLockLost(const std::string& name, const uint64_t& locked,
                   const uint64_t& swapped) override;
+  void onSwapBackendLost(const std::string& name, const std::string& device) override;
   void onInterfacesAdded(
       const sdbus::ObjectPath& path,
       const std::map<std::string, std::map<std::string, sdbus::Variant>>&) override;
@@ -154,6 +171,11 @@ void ManagerClient::onLockLost(const std::string& name, const uint64_t& locked,
                                const uint64_t& swapped) {
   std::printf("%s %s: LOCK LOST (VmLck %llu, VmSwap %llu)\n", now_text().c_str(), name.c_str(),
               static_cast<unsigned long long>(locked), static_cast<unsigned long long>(swapped));
+  std::fflush(stdout);
+}
+
+void ManagerClient::onSwapBackendLost(const std::string& name, const std::string& device) {
+  std::printf("%s %s: DIED WITH SWAP ON %s\n", now_text().c_str(), name.c_str(), device.c_str());
   std::fflush(stdout);
 }
 
@@ -241,6 +263,10 @@ std::string explain(const sdbus::Error& e) {
     return "permission denied: only root may start, stop, restart or reload (try sudo)";
   if (n == kErrorConfigInvalid)
     return "the new configuration is invalid; the running one is kept:\n" + e.getMessage();
+  if (n == kErrorSwapBusy)
+    return "refused: " + e.getMessage() +
+           "; the child keeps running (mlockctl stop --force NAME stops it anyway, and every "
+           "process with pages on that swap hangs)";
   return e.getMessage().empty() ? n : e.getMessage();
 }
 
@@ -396,7 +422,7 @@ void check_usage(const std::vector<std::string>& args) {
   throw UsageError("unknown command \"" + cmd + "\" (see mlockctl --help)");
 }
 
-int run_command(const std::vector<std::string>& args, bool json) {
+int run_command(const std::vector<std::string>& args, bool json, bool force) {
   const std::string& cmd = args[0];
   std::unique_ptr<sdbus::IConnection> connection;
   try {
@@ -447,13 +473,14 @@ int run_command(const std::vector<std::string>& args, bool json) {
     std::fputs(duende::supervisor::format_metrics(s).c_str(), stdout);
     return 0;
   }
-  if (cmd == "start" || cmd == "stop" || cmd == "restart") {
-    if (cmd == "start")
-      manager.StartChild(args[1]);
-    else if (cmd == "stop")
-      manager.StopChild(args[1]);
-    else
-      manager.RestartChild(args[1]);
+  if (cmd == "start") {
+    manager.StartChild(args[1]);
+    return 0;
+  }
+  if (cmd == "stop" || cmd == "restart") {
+    // The reply waits for the child's swapoff, which the daemon gives 5 minutes.
+    const char* method = cmd == "restart" ? "RestartChild" : force ? "ForceStopChild" : "StopChild";
+    manager.call_for_child(method, args[1], std::chrono::minutes(6));
     return 0;
   }
   if (cmd == "reload") {
@@ -468,6 +495,7 @@ int run_command(const std::vector<std::string>& args, bool json) {
 int main(int argc, char** argv) {
   std::vector<std::string> args;
   bool json = false;
+  bool force = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "-h" || a == "--help") {
@@ -480,6 +508,8 @@ int main(int argc, char** argv) {
     }
     if (a == "--json")
       json = true;
+    else if (a == "--force")
+      force = true;
     else if (a.rfind("-", 0) == 0) {  // anywhere: child names never start with '-'
       std::fprintf(stderr, "mlockctl: unknown option %s (see --help)\n", a.c_str());
       return kExitUsage;
@@ -489,7 +519,8 @@ int main(int argc, char** argv) {
   if (args.empty()) args.push_back("status");
   try {
     check_usage(args);
-    return run_command(args, json);
+    if (force && args[0] != "stop") throw UsageError("--force is only for stop");
+    return run_command(args, json, force);
   } catch (const sdbus::Error& e) {
     std::fprintf(stderr, "mlockctl: %s\n", explain(e).c_str());
     return kExitFailure;

@@ -54,6 +54,11 @@ KernelSystem::KernelSystem(EventLoop& loop, std::optional<rlimit> child_nofile,
 }
 
 KernelSystem::~KernelSystem() {
+  for (const auto& [id, tool] : tools_) {  // helpers still running are left to finish
+    loop_.remove(id);
+    ::close(tool.output_fd);
+    ::close(id);
+  }
   loop_.remove(timer_fd_);
   ::close(timer_fd_);
   cgroups_.remove_base();  // ours and empty (children stopped), else it stays

@@ -85,6 +85,11 @@ class KernelSystem final : public System {
   std::string user_home(uid_t uid) override;
   void trim_heap() override;
 
+  mlock::Result<int, SpawnError> run_tool(const std::vector<std::string>& argv,
+                                          std::function<void(ToolResult)> on_exit) override;
+  void release_tool(int id, bool kill) override;
+  mlock::Result<std::string, int> read_proc_swaps() override;
+
   int notify_service_manager(std::string_view state) override;
   std::optional<std::chrono::microseconds> watchdog_period() override;
 
@@ -113,6 +118,14 @@ class KernelSystem final : public System {
   };
   std::unordered_map<int, Foreign> foreign_;
   std::unique_ptr<FdTimer> foreign_retry_;  // made at the first foreign exit
+  // Helpers run for the supervisor itself (run_tool), by id (their pidfd).
+  struct Tool {
+    pid_t pid = 0;
+    int output_fd = -1;  // the memory file its stdout and stderr go to
+    std::function<void(ToolResult)> on_exit;
+  };
+  std::unordered_map<int, Tool> tools_;
+  void on_tool_exit(int id);
 };
 
 }  // namespace duende::supervisor

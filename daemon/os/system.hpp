@@ -74,6 +74,14 @@ struct ExitStatus {
   int as_int() const { return !known ? kUnknown : killed ? -code : code; }
 };
 
+// How a helper program the supervisor ran for itself (System::run_tool) ended.
+struct ToolResult {
+  ExitStatus status;
+  // Its stdout and stderr, interleaved as written: the first kMaxToolOutput bytes.
+  std::string output;
+  static constexpr std::size_t kMaxToolOutput = 4096;
+};
+
 class System {
  public:
   virtual ~System() = default;
@@ -165,6 +173,19 @@ class System {
   virtual std::string boot_id() = 0;
   // This process's pid: a state file written by our own pid is one from a re-exec.
   virtual pid_t own_pid() = 0;
+
+  // Runs a helper program for the supervisor itself (mkswap, swapon, swapoff): argv[0] an
+  // absolute path, environment LANG=C only, stdin /dev/null, stdout and stderr into one
+  // memory file read once it has ended (so a chatty tool never blocks on a pipe), in the
+  // supervisor's own cgroup (never a child's). `on_exit` runs from the loop, once, after it
+  // ended and was reaped. Returns an id for release_tool(), or the error of the start.
+  virtual mlock::Result<int, SpawnError> run_tool(const std::vector<std::string>& argv,
+                                                  std::function<void(ToolResult)> on_exit) = 0;
+  // Forgets helper `id`: on_exit will not run. `kill`: SIGKILL it first. A helper still
+  // running is reaped when it ends (it may be stuck in the kernel: nothing waits for it).
+  virtual void release_tool(int id, bool kill) = 0;
+  // The text of /proc/swaps (the active swap areas), or the errno of the read.
+  virtual mlock::Result<std::string, int> read_proc_swaps() = 0;
 
   // Memory figures of process `pid` from /proc/PID/status (VmLck, VmRSS, VmSwap, VmPin),
   // as duende::mlock::inspect(pid, false): cheap, no smaps walk (coverage_checked false).

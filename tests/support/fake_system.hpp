@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "fake_tools.hpp"
 #include "os/system.hpp"
 
 namespace duende::supervisor::test {
@@ -102,8 +103,10 @@ class FakeSystem final : public System {
     }
     return true;
   }
-  // Runs the on_exit callbacks of processes that died since the last delivery.
+  // Runs the on_exit callbacks of processes that died since the last delivery, and the
+  // answers of helper programs that ended.
   void deliver_pending() {
+    tools.deliver();
     while (!pending_deaths_.empty()) {
       const pid_t pid = pending_deaths_.front();
       pending_deaths_.pop_front();
@@ -170,6 +173,16 @@ class FakeSystem final : public System {
     }
     process = {};
   }
+
+  // ---- helper programs and /proc/swaps (fake_tools.hpp) ----
+
+  mlock::Result<int, SpawnError> run_tool(const std::vector<std::string>& argv,
+                                          std::function<void(ToolResult)> on_exit) override {
+    return tools.run(argv, std::move(on_exit));
+  }
+  void release_tool(int id, bool kill) override { tools.release(id, kill); }
+  mlock::Result<std::string, int> read_proc_swaps() override { return tools.proc_swaps(); }
+  FakeTools tools;
 
   // ---- adoption (a supervisor started after another one) ----
 
@@ -477,7 +490,7 @@ class FakeSystem final : public System {
     on_exit();
   }
   Clock::time_point next_event() const {
-    if (!pending_deaths_.empty()) return now_;
+    if (!pending_deaths_.empty() || tools.has_pending()) return now_;
     Clock::time_point next = wake_ == Clock::time_point::max() ? wake_ : std::max(wake_, now_);
     if (!scheduled_exits_.empty())
       next = std::min(next, std::max(scheduled_exits_.begin()->first.first, now_));
@@ -486,7 +499,7 @@ class FakeSystem final : public System {
   // Runs the earliest event (see next_event()) and the deaths it caused.
   void fire_next_event() {
     now_ = next_event();
-    if (!pending_deaths_.empty()) {
+    if (!pending_deaths_.empty() || tools.has_pending()) {
       deliver_pending();
       return;
     }

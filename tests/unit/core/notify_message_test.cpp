@@ -23,6 +23,13 @@ std::string refused(const std::string& text) {
   return m ? "" : m.error();
 }
 
+TEST(ParseNotifyMessage, ReadsTheSwapDeviceAChildServes) {
+  const NotifyMessage m = parsed("READY=1\nX_DUENDE_SWAP_DEVICE=/dev/loop7\n");
+  EXPECT_TRUE(m.ready);
+  EXPECT_EQ(m.swap_device, "/dev/loop7");
+  EXPECT_FALSE(parsed("READY=1").swap_device);
+}
+
 TEST(ParseNotifyMessage, ReadsReady) {
   EXPECT_TRUE(parsed("READY=1").ready);
   EXPECT_TRUE(parsed("READY=1\n").ready);
