@@ -59,12 +59,13 @@ Commands:
                       swap
   list                one "NAME STATE PID" line per child
   start NAME          start a child (also clears its start limit); root only
-  stop [--force] NAME stop a child; it stays stopped until started. A child whose swap
+  stop NAME           stop a child; it stays stopped until started. A child whose swap
                       is on has it turned off first (swapoff: waits, at most 6 min);
                       when that fails (e.g. not enough memory to take the pages back)
                       the stop is refused, the child keeps running, and mlockctl says
-                      why (exit status 1). --force stops it anyway: every process with
-                      pages on that swap then hangs; root only
+                      why (exit status 1); root only
+  stop --force NAME   stop it even when its swap cannot be turned off: every process
+                      with pages on that swap then hangs; root only
   restart NAME        stop and start a child (its swap off first, as stop); root only
   reload              re-read the configuration (as SIGHUP); an invalid one changes
                       nothing and every problem is printed; root only

@@ -128,6 +128,8 @@ TEST_F(BusProperties, EveryChildPropertyEqualsProc) {
     EXPECT_FALSE(prop<bool>(props, "WantsIoFlusher"));
     EXPECT_EQ(prop<std::uint32_t>(props, "OomKills"), 0u);
     EXPECT_EQ(prop<std::uint64_t>(props, "SwappedShmemBytes"), 0u);
+    EXPECT_EQ(prop<std::string>(props, "SwapState"), "off");  // no "swap" configured
+    EXPECT_EQ(prop<std::string>(props, "SwapDevice"), "");
     if (geteuid() == 0) {  // root holds CAP_IPC_LOCK: no memlock limit applies to it
       EXPECT_EQ(prop<std::uint64_t>(props, "MemlockHeadroomBytes"), UINT64_MAX);
     }

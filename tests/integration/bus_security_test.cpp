@@ -61,6 +61,7 @@ class BusSecurity : public BusTest {
     return {{kManagerPath, manager + "RestartChild", "string:demo-lib"},
             {kManagerPath, manager + "StartChild", "string:demo-lib"},
             {kManagerPath, manager + "StopChild", "string:demo-lib"},
+            {kManagerPath, manager + "ForceStopChild", "string:demo-lib"},
             {kManagerPath, manager + "Reload"},
             {kManagerPath, manager + "Reexec"},
             {path, child + "Restart"},

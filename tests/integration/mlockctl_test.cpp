@@ -527,9 +527,9 @@ TEST_F(Mlockctl, HelpMentionsEveryCommandAndUsageErrorsExitTwo) {
     const RunResult r = mlockctl({flag});
     EXPECT_EQ(r.exit_code, 0);
     EXPECT_EQ(r.out.rfind("Usage: mlockctl", 0), 0u);
-    for (const char* word :
-         {"status", "list", "start NAME", "stop NAME", "restart NAME", "reload", "reexec", "watch",
-          "metrics", "--json", "--version", "DBUS_SYSTEM_BUS_ADDRESS", "Exit status"})
+    for (const char* word : {"status", "list", "start NAME", "stop NAME", "stop --force NAME",
+                             "restart NAME", "reload", "reexec", "watch", "metrics", "--json",
+                             "--version", "DBUS_SYSTEM_BUS_ADDRESS", "Exit status"})
       EXPECT_NE(r.out.find(word), std::string::npos) << word;
   }
   EXPECT_EQ(mlockctl({"--version"}).out, std::string("mlockctl ") + kVersion + "\n");
@@ -539,6 +539,9 @@ TEST_F(Mlockctl, HelpMentionsEveryCommandAndUsageErrorsExitTwo) {
   r = mlockctl({"restart"});
   EXPECT_EQ(r.exit_code, 64);
   EXPECT_NE(r.err.find("restart: expects 1 argument"), std::string::npos) << r.err;
+  r = mlockctl({"--force", "start", "x"});  // only a stop can be forced
+  EXPECT_EQ(r.exit_code, 64);
+  EXPECT_NE(r.err.find("--force is only for stop"), std::string::npos) << r.err;
   r = mlockctl({"--frob"});
   EXPECT_EQ(r.exit_code, 64);
   EXPECT_NE(r.err.find("unknown option --frob"), std::string::npos) << r.err;

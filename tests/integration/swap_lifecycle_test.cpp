@@ -7,73 +7,24 @@
 // cannot be arranged safely on a shared host); the core's unit tests cover the refusal.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <sys/swap.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "privilege.hpp"
 #include "supervisor_harness.hpp"
+#include "swap_file.hpp"
 
 namespace duende::itest {
 namespace {
 
-// /proc/swaps' line for `path` ("" when it is not on). Paths made here have no spaces.
-std::string swaps_line(const std::string& path) {
-  std::ifstream in("/proc/swaps");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(path + " ", 0) == 0) return line;
-  return "";
-}
-
-// A 16 MiB file of zeros (no holes: swapon refuses those), removed at the end; turned off
-// first if it is still on, on every path.
-class SwapFile {
- public:
-  SwapFile() {
-    char tmpl[] = "/var/tmp/mlock-swap-test.XXXXXX";
-    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
-    dir_ = tmpl;
-    path_ = dir_ + "/swapfile";
-    std::ofstream out(path_, std::ios::binary);
-    const std::string mib(1 << 20, '\0');
-    for (int i = 0; i < 16; ++i) out << mib;
-    out.close();
-    ::chmod(path_.c_str(), 0600);
-  }
-  ~SwapFile() {
-    if (!swaps_line(path_).empty()) ::swapoff(path_.c_str());
-    ::unlink(path_.c_str());
-    ::rmdir(dir_.c_str());
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string dir_, path_;
-};
-
-Json backend(const std::string& device) {
-  Json c = test_child({"--touch-mib", "1", "--lock"});
-  c["swap"] = {{"device", device}, {"mkswap", true}, {"priority", 7}};
-  return c;
-}
-
-#define REQUIRE_SWAP()      \
-  DUENDE_REQUIRE_LOCKING(); \
-  if (::access("/sbin/swapon", X_OK) != 0) GTEST_SKIP() << "no /sbin/swapon"
-
 TEST(SwapLifecycleIntegration, OnOnceLockedAndOffBeforeTheStop) {
-  REQUIRE_SWAP();
+  DUENDE_REQUIRE_SWAP();
   Harness h;
   SwapFile file;  // destroyed first: swapoff before the daemon is stopped
-  h.config["children"]["backend"] = backend(file.path());
+  h.config["children"]["backend"] = swap_backend(file.path());
   h.start();
   ASSERT_TRUE(h.wait_for_log("backend: swap on " + file.path() + " is on"));
   const std::string line = swaps_line(file.path());
@@ -94,10 +45,10 @@ TEST(SwapLifecycleIntegration, OnOnceLockedAndOffBeforeTheStop) {
 }
 
 TEST(SwapLifecycleIntegration, DeathWithSwapOnIsCriticalAndRestartsAtOnce) {
-  REQUIRE_SWAP();
+  DUENDE_REQUIRE_SWAP();
   Harness h;
   SwapFile file;
-  Json c = backend(file.path());
+  Json c = swap_backend(file.path());
   c["restart"] = "on-failure";
   c["restart_sec"] = 30;  // the backoff a death with swap on skips
   c["restart_max_sec"] = 30;
