@@ -392,7 +392,7 @@ class PressureTest : public BusTest {
   void leave_ramswap_running() {
     ADD_FAILURE() << "swap still on " << device_ << ": ramswap (pid " << ramswap_pid_
                   << ") is LEFT RUNNING with it. Run `swapoff " << device_ << "`, then `kill "
-                  << ramswap_pid_ << "`.";
+                  << ramswap_pid_ << "`; its mount " << mount_dir_ << " goes with it.";
     keep_ramswap_ = true;
     h.send_signal(SIGKILL);
     h.wait_exit();
@@ -573,7 +573,8 @@ TEST_F(PressureTest, WorkloadSwapsThroughLockedRamswapAndLosesNothing) {
       "VmSwap peak %.1f MiB; control: %llu pages, %llu wrong, VmSwap peak %.1f MiB\n"
       "  ramswap: VmLck %.1f MiB, VmSwap peak %llu; supervisor VmSwap peak %llu "
       "(%ld samples)\n"
-      "  supervisor STATUS at the peak: %s\n"
+      "  supervisor at the peak: STATUS \"%s\"; D-Bus SwappedBytes control %.1f MiB, "
+      "ramswap %llu, ramswap LockedBytes %.1f MiB\n"
       "  swapoff with %.1f MiB in swap: %.3f s; swapoff of the empty area: %.3f s\n"
       "  test time: %.1f s\n",
       cgroup_->kind().c_str(), static_cast<unsigned long long>(kCgroupLimitMiB),
@@ -588,8 +589,10 @@ TEST_F(PressureTest, WorkloadSwapsThroughLockedRamswapAndLosesNothing) {
       double(std::max(control_report.vmswap_peak_kib * kKiB, peaks_.control_vmswap)) / kMiB,
       double(ramswap_lck) / kMiB, static_cast<unsigned long long>(peaks_.ramswap_vmswap),
       static_cast<unsigned long long>(peaks_.supervisor_vmswap), peaks_.samples,
-      status_line.c_str(), double(used_before_loaded_off) / 1024, loaded_off_seconds,
-      empty_off_seconds, total_seconds);
+      status_line.c_str(), double(prop<std::uint64_t>(control_at_peak, "SwappedBytes")) / kMiB,
+      static_cast<unsigned long long>(prop<std::uint64_t>(ramswap_at_peak, "SwappedBytes")),
+      double(prop<std::uint64_t>(ramswap_at_peak, "LockedBytes")) / kMiB,
+      double(used_before_loaded_off) / 1024, loaded_off_seconds, empty_off_seconds, total_seconds);
   std::printf("  mlockctl status at the peak:\n%s", status.out.c_str());
   RecordProperty("swapped_mib", static_cast<int>(used_at_peak / kMiB));
   RecordProperty("workload_vmswap_mib", static_cast<int>(workload_swap / kMiB));
