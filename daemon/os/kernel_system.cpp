@@ -156,17 +156,23 @@ std::vector<pid_t> KernelSystem::processes(const ProcessHandle& process) {
 mlock::Result<ProcessHandle, std::string> KernelSystem::follow(const ProcessHandle& ended,
                                                                std::function<void()> on_exit) {
   if (ended.cgroup.empty()) return mlock::Unexpected(std::string("it has no cgroup"));
-  // The oldest first: a daemon's main process is usually the first its parent forked.
-  std::vector<std::pair<std::uint64_t, pid_t>> candidates;
-  for (const pid_t pid : Cgroups::processes(ended.cgroup, kMaxTreeProcesses))
-    if (pid != ended.pid)
-      if (const auto start = process_start_time(pid)) candidates.emplace_back(*start, pid);
-  std::sort(candidates.begin(), candidates.end());
-  for (const auto& [start, pid] : candidates) {
-    auto followed = adopt(Adoption{pid, start, -1}, on_exit);
-    if (!followed) continue;  // it exited meanwhile: the next one
-    followed->cgroup = ended.cgroup;
-    return followed;
+  // Each one listed may exit before it is pinned (the middle of a double fork: it forks and
+  // exits at once), but never without leaving the process it forked in the cgroup: so read
+  // the list again while the cgroup has processes. Each round is one small read.
+  for (int round = 0; round < kFollowRounds; ++round) {
+    // The oldest first: a daemon's main process is usually the first its parent forked.
+    std::vector<std::pair<std::uint64_t, pid_t>> candidates;
+    for (const pid_t pid : Cgroups::processes(ended.cgroup, kMaxTreeProcesses))
+      if (pid != ended.pid)
+        if (const auto start = process_start_time(pid)) candidates.emplace_back(*start, pid);
+    if (candidates.empty() && !Cgroups::populated(ended.cgroup)) break;
+    std::sort(candidates.begin(), candidates.end());
+    for (const auto& [start, pid] : candidates) {
+      auto followed = adopt(Adoption{pid, start, -1}, on_exit);
+      if (!followed) continue;  // it exited meanwhile: the next one
+      followed->cgroup = ended.cgroup;
+      return followed;
+    }
   }
   return mlock::Unexpected(std::string("its cgroup has no process left"));
 }

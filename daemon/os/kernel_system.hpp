@@ -75,6 +75,8 @@ class KernelSystem final : public System {
   // looked for every kForeignRetry, kForeignTries times, then reported unknown.
   static constexpr Clock::duration kForeignRetry = std::chrono::milliseconds(10);
   static constexpr int kForeignTries = 100;
+  // follow() reads the cgroup's processes at most this many times.
+  static constexpr int kFollowRounds = 64;
 
   mlock::Result<mlock::ProcessMemory, mlock::InspectError> inspect(pid_t pid) override;
   mlock::Result<mlock::MemoryDetail, mlock::InspectError> inspect_detail(pid_t pid) override;
