@@ -90,14 +90,11 @@ std::string unescape_octal(std::string_view s) {
   return out;
 }
 
+// Whether the one-line, space-separated `text` (cgroup.controllers) lists `word`.
 bool has_word(std::string_view text, std::string_view word) {
-  while (!text.empty()) {
-    const std::string_view w = next_field(text);
-    if (w == word ||
-        (w.size() == word.size() + 1 && w.back() == '\n' && w.substr(0, word.size()) == word))
-      return true;
-    if (!text.empty() && text.front() == '\n') text.remove_prefix(1);
-  }
+  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  while (!text.empty())
+    if (next_field(text) == word) return true;
   return false;
 }
 

@@ -168,7 +168,8 @@ mlock::Result<ProcessHandle, std::string> KernelSystem::follow(const ProcessHand
     if (candidates.empty() && !Cgroups::populated(ended.cgroup)) break;
     std::sort(candidates.begin(), candidates.end());
     for (const auto& [start, pid] : candidates) {
-      auto followed = adopt(Adoption{pid, start, -1}, on_exit);
+      // Known to be in the child's cgroup: no need to read it from /proc as adopt() does.
+      auto followed = watch_process(Adoption{pid, start, -1}, on_exit);
       if (!followed) continue;  // it exited meanwhile: the next one
       followed->cgroup = ended.cgroup;
       return followed;
@@ -279,6 +280,19 @@ ExitStatus from_wait_status(int status) {
 
 mlock::Result<ProcessHandle, std::string> KernelSystem::adopt(const Adoption& adoption,
                                                               std::function<void()> on_exit) {
+  auto adopted = watch_process(adoption, std::move(on_exit));
+  if (!adopted) return adopted;
+  // Its cgroup when it is one of ours (a child cgroup of this or an earlier supervisor).
+  std::string cgroup = cgroups_.usable() ? cgroup_of(adoption.pid) : "";
+  const auto slash = cgroup.rfind('/');
+  if (slash == std::string::npos || cgroup.compare(slash + 1, 6, "child.") != 0) cgroup.clear();
+  adopted->cgroup = std::move(cgroup);
+  return adopted;
+}
+
+// adopt() but for its cgroup: proves `adoption` names that process and watches it.
+mlock::Result<ProcessHandle, std::string> KernelSystem::watch_process(
+    const Adoption& adoption, std::function<void()> on_exit) {
   int fd = adoption.fd;
   if (fd >= 0) {
     if (auto same = check_pidfd(fd, adoption.pid, adoption.start_time); !same) {
@@ -313,11 +327,7 @@ mlock::Result<ProcessHandle, std::string> KernelSystem::adopt(const Adoption& ad
     return mlock::Unexpected(std::string("cannot watch it: ") + e.what());
   }
   watch(adoption.pid);
-  // Its cgroup when it is one of ours (a child cgroup of this or an earlier supervisor).
-  std::string cgroup = cgroups_.usable() ? cgroup_of(adoption.pid) : "";
-  const auto slash = cgroup.rfind('/');
-  if (slash == std::string::npos || cgroup.compare(slash + 1, 6, "child.") != 0) cgroup.clear();
-  return ProcessHandle{adoption.pid, fd, adoption.start_time, cgroup};
+  return ProcessHandle{adoption.pid, fd, adoption.start_time, ""};
 }
 
 // The pidfd of a foreign process polls readable once it exited, but its status exists only

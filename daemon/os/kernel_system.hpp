@@ -98,6 +98,8 @@ class KernelSystem final : public System {
   unsigned cgroup_warned_ = 0;
   void watch(pid_t pid) { ++watched_[pid]; }
   int join_cgroup(const std::string& name, SpawnRequest& req);
+  mlock::Result<ProcessHandle, std::string> watch_process(const Adoption& adoption,
+                                                          std::function<void()> on_exit);
   void unwatch(pid_t pid);
   void check_foreign(int fd);
   void check_pending_foreign();
