@@ -185,11 +185,13 @@ Child* Supervisor::child_by_pid(pid_t pid) {
   if (pids_changed_) {
     pids_changed_ = false;
     by_pid_.clear();
+    by_cgroup_.clear();
     for (auto& [name, child] : children_) {
       if (child->pid() <= 0) continue;
       for (const TreeProcess& p : child->processes())
         by_pid_[static_cast<pid_t>(p.pid)] = child.get();
       by_pid_[child->pid()] = child.get();
+      if (!child->process().cgroup.empty()) by_cgroup_[child->process().cgroup] = child.get();
     }
   }
   if (const auto it = by_pid_.find(pid); it != by_pid_.end() && it->second->is_active())
@@ -200,10 +202,8 @@ Child* Supervisor::child_by_pid(pid_t pid) {
   // a flood from such a process costs no more than one from a stranger.
   if (!tracking_.cgroups) return nullptr;
   const std::string cgroup = system_.cgroup_of(pid);
-  if (cgroup.empty()) return nullptr;
-  for (auto& [name, child] : children_)
-    if (child->is_active() && child->process().cgroup == cgroup) return child.get();
-  return nullptr;
+  const auto owner = cgroup.empty() ? by_cgroup_.end() : by_cgroup_.find(cgroup);
+  return owner != by_cgroup_.end() && owner->second->is_active() ? owner->second : nullptr;
 }
 
 void Supervisor::on_datagram(const Datagram& d) {

@@ -179,6 +179,7 @@ class Supervisor final : public ChildListener {
   bool pids_changed_ = true;  // by_pid_ must be rebuilt
   ProcessTracking tracking_;  // decided by the System at start
   std::unordered_map<pid_t, Child*> by_pid_;
+  std::unordered_map<std::string, Child*> by_cgroup_;  // rebuilt with by_pid_
   bool finishing_ = false;  // every child stopped: telling systemd, then finished_
   bool finished_ = false;
   std::function<void()> on_finished_;

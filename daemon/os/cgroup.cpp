@@ -90,14 +90,11 @@ std::string unescape_octal(std::string_view s) {
   return out;
 }
 
+// Whether the one-line, space-separated `text` (cgroup.controllers) lists `word`.
 bool has_word(std::string_view text, std::string_view word) {
-  while (!text.empty()) {
-    const std::string_view w = next_field(text);
-    if (w == word ||
-        (w.size() == word.size() + 1 && w.back() == '\n' && w.substr(0, word.size()) == word))
-      return true;
-    if (!text.empty() && text.front() == '\n') text.remove_prefix(1);
-  }
+  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  while (!text.empty())
+    if (next_field(text) == word) return true;
   return false;
 }
 
@@ -305,7 +302,18 @@ bool Cgroups::populated(const std::string& path) {
   return text && text->find("populated 1") != std::string::npos;
 }
 
-int Cgroups::kill_all(const std::string& path) { return write_text(path + "/cgroup.kill", "1"); }
+int Cgroups::kill_all(const std::string& path) {
+  const int e = write_text(path + "/cgroup.kill", "1");
+  if (e != ENOENT || ::access((path + "/cgroup.procs").c_str(), F_OK) != 0) return e;
+  // Before Linux 5.14 there is no cgroup.kill: each process, a few rounds, since a process
+  // may fork between the read and the kill (SIGKILL stops it doing so for long).
+  for (int round = 0; round < 4; ++round) {
+    const std::vector<pid_t> pids = processes(path, 4096);
+    if (pids.empty()) break;
+    for (const pid_t pid : pids) ::kill(pid, SIGKILL);
+  }
+  return 0;
+}
 
 void Cgroups::remove(const std::string& path) {
   if (path.empty() || ::rmdir(path.c_str()) != 0) return;

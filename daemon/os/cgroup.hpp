@@ -84,7 +84,8 @@ class Cgroups {
   static std::vector<pid_t> processes(const std::string& path, std::size_t limit);
   // Whether it has any process (cgroup.events "populated 1").
   static bool populated(const std::string& path);
-  // SIGKILLs every process in it at once (cgroup.kill, Linux 5.14): 0 or the errno.
+  // SIGKILLs every process in it at once (cgroup.kill, Linux 5.14; before that, each
+  // process in cgroup.procs): 0 or the errno.
   static int kill_all(const std::string& path);
   // Removes an empty child cgroup (EBUSY while populated: left alone), and its parent when
   // that is an emptied "mlock-supervisor.PID" base of an earlier supervisor.

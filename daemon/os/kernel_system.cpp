@@ -16,9 +16,7 @@
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <system_error>
 
@@ -113,95 +111,6 @@ mlock::Result<ProcessHandle, SpawnError> KernelSystem::spawn(const SpawnRequest&
   return process;
 }
 
-// The child's cgroup for `req` (its path in req.cgroup): the open cgroup.procs the child
-// joins, or -1 to start it without one (said once: the child matters more than its cgroup).
-int KernelSystem::join_cgroup(const std::string& name, SpawnRequest& req) {
-  if (!cgroups_.usable()) return -1;
-  std::vector<pid_t> leftovers;
-  std::string warning;
-  auto path = cgroups_.prepare_child(name, req.forbid_swap, leftovers, warning);
-  if (!warning.empty()) log_warning(name + ": " + warning);
-  int fd = path ? Cgroups::open_procs(*path) : -1;
-  const int error = path ? errno : path.error();
-  if (fd < 0) {
-    if (!cgroup_warned_++)
-      log_warning(name + ": starting without a cgroup of its own (" + std::strerror(error) +
-                  "); a process it forks away is not tracked");
-    return -1;
-  }
-  if (!leftovers.empty()) {
-    std::string pids;
-    for (const pid_t p : leftovers) pids += (pids.empty() ? "" : " ") + std::to_string(p);
-    log_warning(name + ": killed processes left in its cgroup by an earlier start (pid " + pids +
-                "): two copies of one child must never run");
-  }
-  req.cgroup_procs_fd = fd;
-  req.cgroup = *path;
-  return fd;
-}
-
-void KernelSystem::unwatch(pid_t pid) {
-  const auto it = watched_.find(pid);
-  if (it != watched_.end() && --it->second == 0) watched_.erase(it);
-}
-
-ProcessTracking KernelSystem::process_tracking() {
-  return ProcessTracking{cgroups_.usable(), cgroups_.description()};
-}
-
-std::vector<pid_t> KernelSystem::processes(const ProcessHandle& process) {
-  if (process.cgroup.empty()) return {process.pid};
-  std::vector<pid_t> pids = Cgroups::processes(process.cgroup, kMaxTreeProcesses);
-  if (std::find(pids.begin(), pids.end(), process.pid) == pids.end() &&
-      pids.size() < kMaxTreeProcesses)
-    pids.insert(pids.begin(), process.pid);  // exiting: gone from cgroup.procs, not yet reaped
-  return pids;
-}
-
-mlock::Result<ProcessHandle, std::string> KernelSystem::follow(const ProcessHandle& ended,
-                                                               std::function<void()> on_exit) {
-  if (ended.cgroup.empty()) return mlock::Unexpected(std::string("it has no cgroup"));
-  // The oldest first: a daemon's main process is usually the first its parent forked.
-  std::vector<std::pair<std::uint64_t, pid_t>> candidates;
-  for (const pid_t pid : Cgroups::processes(ended.cgroup, kMaxTreeProcesses))
-    if (pid != ended.pid)
-      if (const auto start = process_start_time(pid)) candidates.emplace_back(*start, pid);
-  std::sort(candidates.begin(), candidates.end());
-  for (const auto& [start, pid] : candidates) {
-    auto followed = adopt(Adoption{pid, start, -1}, on_exit);
-    if (!followed) continue;  // it exited meanwhile: the next one
-    followed->cgroup = ended.cgroup;
-    return followed;
-  }
-  return mlock::Unexpected(std::string("its cgroup has no process left"));
-}
-
-std::uint64_t KernelSystem::oom_kills(const ProcessHandle& process) {
-  return process.cgroup.empty() || !cgroups_.memory_controller()
-             ? 0
-             : Cgroups::oom_kills(process.cgroup);
-}
-
-std::string KernelSystem::cgroup_of(pid_t pid) { return Cgroups::cgroup_of(pid, cgroups_.mount()); }
-
-std::string KernelSystem::process_name(pid_t pid) {
-  auto text = read_pseudo_file("/proc/" + std::to_string(pid) + "/comm", 64);
-  if (!text) return {};
-  if (!text->empty() && text->back() == '\n') text->pop_back();
-  return *text;
-}
-
-void KernelSystem::reap_strays(pid_t keep) {
-  const std::string self = std::to_string(::getpid());
-  const auto text = read_pseudo_file("/proc/" + self + "/task/" + self + "/children", 64 * 1024);
-  if (!text) return;
-  for (const pid_t pid : parse_pid_list(*text)) {
-    if (pid == keep || watched_.count(pid)) continue;
-    siginfo_t info{};
-    ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG);
-  }
-}
-
 std::optional<ExitStatus> KernelSystem::reap(const ProcessHandle& process) {
   if (const auto it = foreign_.find(process.handle); it != foreign_.end()) {
     std::optional<ExitStatus> status = std::move(it->second.status);
@@ -278,6 +187,19 @@ ExitStatus from_wait_status(int status) {
 
 mlock::Result<ProcessHandle, std::string> KernelSystem::adopt(const Adoption& adoption,
                                                               std::function<void()> on_exit) {
+  auto adopted = watch_process(adoption, std::move(on_exit));
+  if (!adopted) return adopted;
+  // Its cgroup when it is one of ours (a child cgroup of this or an earlier supervisor).
+  std::string cgroup = cgroups_.usable() ? cgroup_of(adoption.pid) : "";
+  const auto slash = cgroup.rfind('/');
+  if (slash == std::string::npos || cgroup.compare(slash + 1, 6, "child.") != 0) cgroup.clear();
+  adopted->cgroup = std::move(cgroup);
+  return adopted;
+}
+
+// adopt() but for its cgroup: proves `adoption` names that process and watches it.
+mlock::Result<ProcessHandle, std::string> KernelSystem::watch_process(
+    const Adoption& adoption, std::function<void()> on_exit) {
   int fd = adoption.fd;
   if (fd >= 0) {
     if (auto same = check_pidfd(fd, adoption.pid, adoption.start_time); !same) {
@@ -312,11 +234,7 @@ mlock::Result<ProcessHandle, std::string> KernelSystem::adopt(const Adoption& ad
     return mlock::Unexpected(std::string("cannot watch it: ") + e.what());
   }
   watch(adoption.pid);
-  // Its cgroup when it is one of ours (a child cgroup of this or an earlier supervisor).
-  std::string cgroup = cgroups_.usable() ? cgroup_of(adoption.pid) : "";
-  const auto slash = cgroup.rfind('/');
-  if (slash == std::string::npos || cgroup.compare(slash + 1, 6, "child.") != 0) cgroup.clear();
-  return ProcessHandle{adoption.pid, fd, adoption.start_time, cgroup};
+  return ProcessHandle{adoption.pid, fd, adoption.start_time, ""};
 }
 
 // The pidfd of a foreign process polls readable once it exited, but its status exists only

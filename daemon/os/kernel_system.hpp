@@ -75,6 +75,8 @@ class KernelSystem final : public System {
   // looked for every kForeignRetry, kForeignTries times, then reported unknown.
   static constexpr Clock::duration kForeignRetry = std::chrono::milliseconds(10);
   static constexpr int kForeignTries = 100;
+  // follow() reads the cgroup's processes at most this many times.
+  static constexpr int kFollowRounds = 64;
 
   mlock::Result<mlock::ProcessMemory, mlock::InspectError> inspect(pid_t pid) override;
   mlock::Result<mlock::MemoryDetail, mlock::InspectError> inspect_detail(pid_t pid) override;
@@ -101,6 +103,8 @@ class KernelSystem final : public System {
   unsigned cgroup_warned_ = 0;
   void watch(pid_t pid) { ++watched_[pid]; }
   int join_cgroup(const std::string& name, SpawnRequest& req);
+  mlock::Result<ProcessHandle, std::string> watch_process(const Adoption& adoption,
+                                                          std::function<void()> on_exit);
   void unwatch(pid_t pid);
   void check_foreign(int fd);
   void check_pending_foreign();

@@ -29,12 +29,6 @@ struct Figures {
   double answers_per_s = 0;
 };
 
-pid_t read_pid(const std::string& path) {
-  pid_t pid = 0;
-  std::ifstream(path) >> pid;
-  return pid;
-}
-
 // SIGKILLs the victim `rounds` times; each time, how long until its next process wrote
 // its pid (spinning on the file, so the figure's resolution is well under a millisecond).
 std::vector<double> restart_latencies(const std::string& pid_file, int rounds) {

@@ -59,12 +59,6 @@ long stderr_flags(pid_t pid) {
   return -1;
 }
 
-pid_t read_pid(const std::string& file) {
-  std::ifstream in(file);
-  long pid = 0;
-  return in >> pid ? static_cast<pid_t>(pid) : 0;
-}
-
 TEST(BlockedStderr, SupervisionAndWatchdogGoOnWhileNobodyReadsTheLog) {
   Harness h;
   const std::string pid_file = h.path("bouncer.pid");

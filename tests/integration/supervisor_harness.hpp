@@ -64,6 +64,9 @@ std::optional<double> number_after(const std::string& text, const std::string& m
 // True while process `pid` exists and is not a zombie.
 bool process_alive(pid_t pid);
 
+// The pid a program wrote to `path` (test-child's --write-pid), 0 until it did.
+pid_t read_pid(const std::string& path);
+
 class Harness {
  public:
   Harness();

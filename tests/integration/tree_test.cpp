@@ -25,13 +25,6 @@ std::string cgroup_of(pid_t pid) {
   return "";
 }
 
-// The pid a test-child wrote to `path`, 0 until it did.
-pid_t read_pid(const std::string& path) {
-  std::ifstream in(path);
-  long pid = 0;
-  return in >> pid ? static_cast<pid_t>(pid) : 0;
-}
-
 bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }

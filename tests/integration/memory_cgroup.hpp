@@ -1,0 +1,57 @@
+// A memory cgroup of the test's own, with a limit, to put memory pressure on the
+// processes moved into it: the v1 "memory" hierarchy where one is mounted (a hybrid host),
+// else a cgroup v2 hierarchy whose root offers the memory controller (memory.max). Chosen
+// at run time; the name is unique (pid and a counter), so tests never share one.
+//
+// v1: a child of this process's own memory cgroup (the hierarchy and its accounting stay
+// as they were). v2: a child of the hierarchy's root, the one cgroup that may hold
+// processes and hand controllers down at the same time.
+//
+// The destructor removes it on every path: whatever is still in it is SIGKILLed (only the
+// test's processes are ever put there), it waits (bounded) for it to empty, then rmdir.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace duende::itest {
+
+class MemoryCgroup {
+ public:
+  // Makes the cgroup with memory limit `limit_bytes`; nullptr with `why_not` set when
+  // this host has no usable memory controller (or the writes fail).
+  static std::unique_ptr<MemoryCgroup> make(std::uint64_t limit_bytes, std::string& why_not);
+  ~MemoryCgroup();
+  MemoryCgroup(const MemoryCgroup&) = delete;
+  MemoryCgroup& operator=(const MemoryCgroup&) = delete;
+
+  const std::string& path() const { return path_; }
+  // "cgroup v1 memory" or "cgroup v2".
+  std::string kind() const { return v1_ ? "cgroup v1 memory" : "cgroup v2"; }
+  // Moves process `pid` in (cgroup.procs); false with errno on failure.
+  bool add(pid_t pid) const;
+  // The processes in it now.
+  std::vector<pid_t> processes() const;
+  // Whether /proc/PID/cgroup names this cgroup for the memory controller.
+  bool contains(pid_t pid) const;
+  // memory.limit_in_bytes or memory.max; "unlimited" with limit 0. False on failure.
+  bool set_limit(std::uint64_t limit_bytes) const;
+  // Kills what is left, waits for it to empty and removes it (at most `deadline`); true
+  // once the directory is gone. Called by the destructor; harmless twice.
+  bool remove(std::chrono::milliseconds deadline = std::chrono::milliseconds(10000));
+  bool exists() const;
+
+ private:
+  MemoryCgroup(std::string path, std::string relative, bool v1)
+      : path_(std::move(path)), relative_(std::move(relative)), v1_(v1) {}
+  std::string path_;      // in the file system
+  std::string relative_;  // as /proc/PID/cgroup shows it
+  bool v1_;
+};
+
+}  // namespace duende::itest
