@@ -16,10 +16,11 @@ inline constexpr std::string_view kSwapDeviceField = "X_DUENDE_SWAP_DEVICE";
 // The swap of a child:
 //   off           not active (or no swap configured)
 //   activating    mkswap / swapon running
-//   on            active (listed in /proc/swaps)
+//   on            active (listed in /proc/swaps); after a swapoff that failed (a refused
+//                 stop) SwapError says why it is still on
 //   deactivating  swapoff running (before a stop)
-//   failed        the last mkswap, swapon or swapoff failed (SwapError says why); the
-//                 swap may still be on (a refused stop) — /proc/swaps tells (SwapSizeBytes)
+//   failed        the last mkswap or swapon failed (SwapError says why), or the backend
+//                 died with the swap on (nobody serves it now)
 enum class SwapState { Off, Activating, On, Deactivating, Failed };
 
 const char* to_string(SwapState state);

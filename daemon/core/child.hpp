@@ -197,7 +197,10 @@ class Child {
   static constexpr Clock::duration kTreeGrace = std::chrono::seconds(2);
   // in_trouble() of api/child_state.hpp, or a lost lock not yet recovered, or its swap
   // failed (a swapon that failed, a swapoff that refused a stop, its backend died).
-  bool in_trouble() const { return lock_in_trouble() || swap_.state() == SwapState::Failed; }
+  // A refused stop is trouble until the swap goes off: the operator asked for a stop.
+  bool in_trouble() const {
+    return lock_in_trouble() || swap_.state() == SwapState::Failed || !swap_refusal_.empty();
+  }
   bool lock_in_trouble() const {
     return lock_lost_ || io_flusher_lost_ ||
            supervisor::in_trouble(TroubleFacts{

@@ -140,7 +140,9 @@ void SwapControl::on_timeout() {
 }
 
 void SwapControl::finish(bool ok, const std::string& why) {
-  const std::string failure = std::string(step_name(static_cast<int>(step_))) + ": " + why;
+  // util-linux names itself first ("swapoff: /dev/loop7: swapoff failed: …"): said once.
+  const std::string name = step_name(static_cast<int>(step_)), prefix = name + ": ";
+  const std::string failure = why.rfind(prefix, 0) == 0 ? why : prefix + why;
   switch (step_) {
     case Step::Mkswap:
       if (ok && !off_wanted_) {
@@ -194,7 +196,7 @@ void SwapControl::after_swapoff(bool ok, const std::string& failure) {
     on_off_(std::nullopt);
     return;
   }
-  set(SwapState::Failed, why);
+  set(SwapState::On, why);  // still on, as the kernel says; SwapError tells why it is
   on_off_(why);
 }
 

@@ -167,6 +167,17 @@ bool MemoryCgroup::set_limit(std::uint64_t limit_bytes) const {
   return write_text(path_ + "/memory.max", limit_bytes ? std::to_string(limit_bytes) : "max");
 }
 
+bool MemoryCgroup::pin_at_limit(bool on) const {
+  if (v1_)
+    return write_text(path_ + "/memory.oom_control", on ? "1" : "0") &&
+           write_text(path_ + "/memory.swappiness", on ? "0" : "60");
+  if (!write_text(path_ + "/memory.swap.max", on ? "0" : "max")) return false;
+  for (const pid_t pid : processes())
+    if (!write_text("/proc/" + std::to_string(pid) + "/oom_score_adj", on ? "-1000" : "0"))
+      return false;
+  return true;
+}
+
 bool MemoryCgroup::exists() const {
   struct stat st;
   return !path_.empty() && ::stat(path_.c_str(), &st) == 0;

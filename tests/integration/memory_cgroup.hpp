@@ -41,6 +41,13 @@ class MemoryCgroup {
   bool contains(pid_t pid) const;
   // memory.limit_in_bytes or memory.max; "unlimited" with limit 0. False on failure.
   bool set_limit(std::uint64_t limit_bytes) const;
+  // While on, what is in it cannot grow past its limit by any way out: the kernel may not
+  // OOM-kill in it, nor swap its pages out (v1: memory.oom_control 1 and swappiness 0;
+  // v2, which has no OOM switch: memory.swap.max 0 and oom_score_adj -1000 for each of its
+  // processes, which needs CAP_SYS_RESOURCE). A charge past the limit then fails (ENOMEM):
+  // a swapoff that must bring its pages back fails, even with another swap area to move
+  // other pages to. Off: the defaults back (oom_score_adj 0). False with errno.
+  bool pin_at_limit(bool on) const;
   // Kills what is left, waits for it to empty and removes it (at most `deadline`); true
   // once the directory is gone. Called by the destructor; harmless twice.
   bool remove(std::chrono::milliseconds deadline = std::chrono::milliseconds(10000));

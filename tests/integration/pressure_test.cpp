@@ -1,9 +1,14 @@
 // The memory-pressure proof (issue 12, item 3): the real supervisor runs ramswap, the
-// reference swap-critical daemon, locked through the library, with swap on the loop
-// device ramswap serves; a memory cgroup smaller than what a workload writes pushes the
-// workload's pages, and those of an unlocked control child of the supervisor, out through
-// ramswap into ramswap's locked memory and back. Every page must come back as written,
-// and neither ramswap nor the supervisor may have a page in swap at any time.
+// reference swap-critical daemon, locked through the library, and turns swap on on the
+// loop device ramswap serves once ramswap is ready and verified locked; a memory cgroup
+// smaller than what a workload writes pushes the workload's pages, and those of an
+// unlocked control child of the supervisor, out through ramswap into ramswap's locked
+// memory and back. Every page must come back as written, and neither ramswap nor the
+// supervisor may have a page in swap at any time. Then the supervisor's side of the
+// swap's end: a stop whose swapoff cannot succeed (the cgroup may neither grow nor
+// OOM-kill) is refused and ramswap keeps running; the same stop succeeds once the pages
+// may come back, swapoff first; a started-again ramswap gets its swap back, and the
+// supervisor's own stop turns it off before it stops ramswap.
 //
 // Root only; it loads the machine (about 136 MiB through swap), so it runs alone
 // (RUN_SERIAL). Every wait has a deadline and polls; at every poll the sampler reads
@@ -11,11 +16,11 @@
 // not assumed.
 //
 // Cleanup, on every path (TearDown, also after a failed ASSERT), in the one safe order:
-// the workload and the control end (their pages leave the swap with them), swap off,
-// and only then the supervisor stops (it stops ramswap); the cgroup goes last. If
-// swapoff fails, ramswap is left running with its swap on (the supervisor is SIGKILLed
-// so that it cannot stop it) and the test fails saying so: stopping ramswap then would
-// hang every process with a page in that swap.
+// the cgroup's limits are lifted, the workload and the control end (their pages leave the
+// swap with them), a swap still on goes off, and only then the supervisor stops (it
+// stops ramswap); the cgroup goes last. If swapoff fails, ramswap is left running with
+// its swap on (the supervisor is SIGKILLed so that it cannot stop it) and the test fails
+// saying so: stopping ramswap then would hang every process with a page in that swap.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -121,65 +126,6 @@ bool runs(pid_t pid, const std::string& program) {
                                    fs::canonical(program, ec);
 }
 
-// Who turns ramswap's swap on and off. Issue 12's item 2 gives this job to the supervisor;
-// until it is in, the test does it (TestManagedSwap). The switch to supervisor-managed
-// swap is this interface's second implementation plus one config line (see
-// ramswap_child()): on() then waits for /proc/swaps to list the device the child reported
-// (the supervisor's swapon after READY and the lock check), off() asks the supervisor to
-// stop the child (Manager.StopChild: swapoff first, then the stop) and waits for the
-// device to leave /proc/swaps; PressureTest::swap_ is where the implementation is chosen.
-class SwapSwitch {
- public:
-  virtual ~SwapSwitch() = default;
-  // Swap on `device` at kSwapPriority; false (with a test failure) when it did not go on.
-  virtual bool on(const std::string& device) = 0;
-  // Swap off; false (with a test failure) while it is still on. Sets off_seconds().
-  virtual bool off() = 0;
-  virtual bool is_on() const = 0;
-  double off_seconds() const { return off_seconds_; }
-
- protected:
-  double off_seconds_ = 0;
-};
-
-class TestManagedSwap final : public SwapSwitch {
- public:
-  bool on(const std::string& device) override {
-    device_ = device;
-    const auto mkswap = test::run_process({"/sbin/mkswap", device}, {"PATH=/usr/sbin:/usr/bin"});
-    if (mkswap.exit_code != 0) {
-      ADD_FAILURE() << "mkswap " << device << ": " << mkswap.err;
-      return false;
-    }
-    const int flags = SWAP_FLAG_PREFER | (kSwapPriority & SWAP_FLAG_PRIO_MASK);
-    if (::swapon(device.c_str(), flags) != 0) {
-      ADD_FAILURE() << "swapon " << device << ": " << std::strerror(errno);
-      return false;
-    }
-    on_ = true;
-    return true;
-  }
-  bool off() override {
-    if (!on_) return true;
-    const auto start = Clock::now();
-    if (::swapoff(device_.c_str()) != 0) {
-      const int error = errno;
-      if (swap_area(device_)) {
-        ADD_FAILURE() << "swapoff " << device_ << ": " << std::strerror(error);
-        return false;
-      }
-    }
-    off_seconds_ = seconds_since(start);
-    on_ = false;
-    return true;
-  }
-  bool is_on() const override { return on_; }
-
- private:
-  std::string device_;
-  bool on_ = false;
-};
-
 // What pressure-workload last wrote to its state file.
 struct WorkloadState {
   long seq = 0;
@@ -278,8 +224,17 @@ class PressureTest : public BusTest {
   }
 
   void TearDown() override {
+    if (cgroup_) {  // whatever a failed step left: the workloads must be able to run and exit
+      cgroup_->pin_at_limit(false);
+      cgroup_->set_limit(0);
+    }
     end_workloads();
-    if (swap_->is_on() && !swap_->off()) leave_ramswap_running();
+    // The supervisor turns the swap off before it stops ramswap, and refuses to stop
+    // ramswap while that fails. If a failed step left the swap on, it goes off here first
+    // (the workloads are gone, and their pages in swap with them).
+    if (!device_.empty() && swap_area(device_) && ::swapoff(device_.c_str()) != 0 &&
+        swap_area(device_))
+      leave_ramswap_running();
     BusTest::TearDown();  // stops the supervisor (and so ramswap), then the bus
     remove_ramswap_leftovers();
     if (cgroup_ && !cgroup_->remove()) ADD_FAILURE() << "cgroup " << cgroup_->path() << " stays";
@@ -289,14 +244,14 @@ class PressureTest : public BusTest {
     }
   }
 
-  // The supervisor's children: ramswap, and the control, started once ramswap is ready.
+  // The supervisor's children: ramswap, whose swap the supervisor turns on (on the device
+  // ramswap reports with READY=1) and off, and the control, started once ramswap is ready.
   Json ramswap_child() const {
-    // SUPERVISOR-MANAGED SWAP: add "swap": {"priority": kSwapPriority, "mkswap": true} here
-    // and choose the supervisor's SwapSwitch in swap_ below.
     return Json{
         {"exec", {kRamswapBin, "--size", std::to_string(kRamswapMiB) + "M", "--mount", mount_dir_}},
         {"ready", "notify"},
         {"preload", false},
+        {"swap", {{"priority", kSwapPriority}, {"mkswap", true}}},
         {"start_timeout_sec", 20},
         {"stop_timeout_sec", 10},
         {"restart", "no"}};
@@ -387,6 +342,32 @@ class PressureTest : public BusTest {
     poll_until([&] { return workload_exit().has_value(); }, Ms(5000));
   }
 
+  // ramswap running (pid in ramswap_pid_), the loop device it serves (device_), and the
+  // swap on it turned on by the supervisor, as the kernel and D-Bus both say. Its
+  // properties once the swap is on.
+  Properties ramswap_with_swap_on() {
+    Properties p = wait_child_state("ramswap", "running");
+    ramswap_pid_ = static_cast<pid_t>(prop<std::uint32_t>(p, "Pid"));
+    EXPECT_GT(ramswap_pid_, 0);
+    std::vector<std::string> loops;
+    EXPECT_TRUE(eventually([&] {
+      return (loops = loops_backed_by(mount_dir_ + "/image")).size() == 1;
+    })) << "no loop device bound to "
+        << mount_dir_ << "/image";
+    if (loops.size() != 1) return p;
+    device_ = loops[0];
+    EXPECT_TRUE(eventually(
+        [&] {
+          p = client().child_properties("ramswap");
+          return prop<std::string>(p, "SwapState") == "on" && swap_area(device_).has_value();
+        },
+        kPhaseDeadline))
+        << "the supervisor did not turn swap on " << device_ << " on: SwapState "
+        << prop<std::string>(p, "SwapState") << ", SwapError \""
+        << prop<std::string>(p, "SwapError") << "\"";
+    return p;
+  }
+
   // swapoff failed: stopping ramswap now would hang every process with a page in its
   // swap. The supervisor goes (SIGKILL: its children outlive it), ramswap stays.
   void leave_ramswap_running() {
@@ -419,8 +400,6 @@ class PressureTest : public BusTest {
   Clock::time_point started_;
   std::string other_swap_;
   std::unique_ptr<MemoryCgroup> cgroup_;
-  // SUPERVISOR-MANAGED SWAP: the one line to change (and ramswap_child()).
-  std::unique_ptr<SwapSwitch> swap_ = std::make_unique<TestManagedSwap>();
   std::unique_ptr<Workload> workload_, control_;
   std::optional<int> workload_exit_;
   std::string mount_dir_, work_dir_, device_;
@@ -434,15 +413,13 @@ TEST_F(PressureTest, WorkloadSwapsThroughLockedRamswapAndLosesNothing) {
   h.config["children"]["ramswap"] = ramswap_child();
   h.config["children"]["control"] = control_child();
   start_daemon();
-  Properties ramswap = wait_child_state("ramswap", "running");
-  ramswap_pid_ = static_cast<pid_t>(prop<std::uint32_t>(ramswap, "Pid"));
-  ASSERT_GT(ramswap_pid_, 0);
-  std::vector<std::string> loops;
-  ASSERT_TRUE(eventually([&] {
-    return (loops = loops_backed_by(mount_dir_ + "/image")).size() == 1;
-  })) << "no loop device bound to "
-      << mount_dir_ << "/image";
-  device_ = loops[0];
+  const auto ramswap_started = Clock::now();
+
+  // 2. The supervisor turns swap on on the device ramswap reported, once ramswap is ready
+  // and verified locked: mkswap, then swapon at the priority configured.
+  const Properties ramswap = ramswap_with_swap_on();
+  ASSERT_FALSE(HasFailure());
+  const double swap_on_seconds = seconds_since(ramswap_started);
   // ramswap also prints the device it reported on its stdout (the supervisor's log here,
   // unless a journal takes it): the same one.
   const std::string log = h.log_text();
@@ -452,12 +429,14 @@ TEST_F(PressureTest, WorkloadSwapsThroughLockedRamswapAndLosesNothing) {
   EXPECT_TRUE(prop<bool>(ramswap, "IsLocked"));
   EXPECT_TRUE(prop<bool>(ramswap, "MustBeLocked"));
   EXPECT_GE(test::vm_lck(ramswap_pid_), kRamswapMiB * kMiB);
-
-  // 2. Swap on it (the test's job for now, see SwapSwitch).
-  ASSERT_TRUE(swap_->on(device_));
+  EXPECT_EQ(prop<std::string>(ramswap, "SwapDevice"), device_);
+  EXPECT_EQ(prop<std::string>(ramswap, "SwapError"), "");
   const auto area = swap_area(device_);
   ASSERT_TRUE(area.has_value());
   EXPECT_EQ(area->priority, kSwapPriority);
+  EXPECT_EQ(prop<std::uint64_t>(ramswap, "SwapSizeBytes"), area->size_kib * kKiB);
+  EXPECT_LT(h.line_index("ramswap: ready"),
+            h.line_index("ramswap: ready and locked; turning swap"));
   const std::uint64_t written_before = bytes_written(device_);
 
   // 3. The control, then the workload, moved into the memory cgroup before they allocate.
@@ -499,7 +478,9 @@ TEST_F(PressureTest, WorkloadSwapsThroughLockedRamswapAndLosesNothing) {
   const std::uint64_t through_device = bytes_written(device_) - written_before;
   EXPECT_GE(used_at_peak, kMinSwappedMiB * kMiB);
   EXPECT_GE(workload_swap, kMinSwappedMiB * kMiB);
-  EXPECT_GE(used_at_peak, workload_swap + control_swap);
+  if (other_swap_.empty()) {  // else some of their pages may be in another area
+    EXPECT_GE(used_at_peak, workload_swap + control_swap);
+  }
   EXPECT_GE(through_device, kMinSwappedMiB * kMiB) << "written to " << device_;
   EXPECT_GT(control_swap, 0u);
   EXPECT_TRUE(prop<bool>(ramswap_at_peak, "IsLocked"));
@@ -510,8 +491,16 @@ TEST_F(PressureTest, WorkloadSwapsThroughLockedRamswapAndLosesNothing) {
   EXPECT_FALSE(prop<bool>(control_at_peak, "MustBeLocked"));
   EXPECT_TRUE(h.wait_for_status("1/2 children locked, 2 running")) << h.last_status();
   const std::string status_line = h.last_status();
+  // The supervisor's figures of the swap come from /proc/swaps at its next tick.
+  std::uint64_t swap_used_bus = 0;
+  EXPECT_TRUE(eventually([&] {
+    swap_used_bus = prop<std::uint64_t>(client().child_properties("ramswap"), "SwapUsedBytes");
+    return swap_used_bus >= kMinSwappedMiB * kMiB;
+  })) << "SwapUsedBytes "
+      << swap_used_bus;
   const RunResult status = mlockctl({"status"});
   EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("ramswap: swap " + device_ + " on, "), std::string::npos) << status.out;
 
   // 5. Read everything back under the same pressure: nothing lost.
   const auto verify_start = Clock::now();
@@ -524,35 +513,77 @@ TEST_F(PressureTest, WorkloadSwapsThroughLockedRamswapAndLosesNothing) {
     EXPECT_EQ(s->wrong, 0u) << w->name() << ": first wrong page " << s->first_wrong;
   }
 
-  // 6. swapoff with pages still in swap, once the cgroup may take them all back (under
-  // its limit swapoff could OOM-kill the workload or fail), and a read-back after it.
-  const std::uint64_t used_before_loaded_off = swap_area(device_).value_or(SwapArea{}).used_kib;
+  // 6. A stop whose swapoff cannot succeed is refused. The cgroup is at its limit and may
+  // neither OOM-kill nor swap out, so swapoff cannot take the pages back (ENOMEM): ramswap
+  // must keep running with its swap on, and the caller must be told.
+  const std::uint64_t used_before_off = swap_area(device_).value_or(SwapArea{}).used_kib;
+  std::string refusal_untested;  // why the refusal could not be arranged, if it could not
+  if (!cgroup_->pin_at_limit(true)) {
+    refusal_untested =
+        std::string("cannot pin ") + cgroup_->kind() + " at its limit: " + std::strerror(errno);
+  } else {
+    const RunResult refused = mlockctl({"stop", "ramswap"});
+    EXPECT_NE(refused.exit_code, 0) << refused.out;
+    EXPECT_NE(refused.err.find("swap on " + device_ + " cannot be turned off"), std::string::npos)
+        << refused.err;
+    EXPECT_NE(refused.err.find("Cannot allocate memory"), std::string::npos) << refused.err;
+    const Properties after = client().child_properties("ramswap");
+    EXPECT_EQ(prop<std::string>(after, "State"), "running");
+    EXPECT_EQ(static_cast<pid_t>(prop<std::uint32_t>(after, "Pid")), ramswap_pid_);
+    EXPECT_EQ(prop<std::string>(after, "SwapState"), "on");
+    EXPECT_TRUE(runs(ramswap_pid_, kRamswapBin));
+    EXPECT_GT(swap_area(device_).value_or(SwapArea{}).used_kib, 0u);
+    EXPECT_TRUE(h.wait_for_status("ramswap stop refused: swap on " + device_)) << h.last_status();
+    EXPECT_TRUE(cgroup_->pin_at_limit(false)) << std::strerror(errno);
+  }
+
+  // 7. The stop, with the pages still in swap, once the cgroup may take them all back:
+  // swapoff first, then ramswap stops; mlockctl returns once the swap is off.
   ASSERT_TRUE(cgroup_->set_limit(0)) << std::strerror(errno);
-  ASSERT_TRUE(swap_->off());
-  const double loaded_off_seconds = swap_->off_seconds();
+  const auto stop_start = Clock::now();
+  const RunResult stopped = mlockctl({"stop", "ramswap"});
+  const double loaded_off_seconds = seconds_since(stop_start);
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.err;
+  EXPECT_FALSE(swap_area(device_).has_value()) << "swap still on after mlockctl stop returned";
   EXPECT_EQ(vmswap(workload_->pid) + vmswap(control_->pid), 0u);
+  wait_child_state("ramswap", "stopped");
+  EXPECT_LT(h.line_index("ramswap: swap on " + device_ + " is off"),
+            h.line_index("ramswap: stopped"));
+  EXPECT_TRUE(poll_until([&] { return loops_backed_by(mount_dir_ + "/image").empty(); }, Ms(10000)))
+      << "a loop device is still bound to ramswap's image";
+  EXPECT_FALSE(is_mounted(mount_dir_));
+  EXPECT_TRUE(poll_until([&] { return !process_alive(ramswap_pid_); }, Ms(10000)));
   ASSERT_TRUE(both("verify")) << "the read-back after swapoff did not finish";
   for (const Workload* w : {control_.get(), workload_.get()})
     EXPECT_EQ(w->state().value_or(WorkloadState{}).wrong, 0u) << w->name() << " after swapoff";
-  ASSERT_TRUE(swap_->on(device_));
 
-  // 7. The stop, in order: the workloads end, swap off (empty now), the supervisor stops.
+  // 8. Started again, ramswap gets its swap on again. The workloads end; then the
+  // supervisor's own stop turns that swap off before it stops ramswap.
+  const pid_t first_ramswap = ramswap_pid_;
+  const std::string first_device = device_;
+  const RunResult started = mlockctl({"start", "ramswap"});
+  EXPECT_EQ(started.exit_code, 0) << started.err;
+  ramswap_with_swap_on();
+  ASSERT_FALSE(HasFatalFailure());
+  EXPECT_NE(ramswap_pid_, first_ramswap);
   const WorkloadState workload_report = workload_->state().value_or(WorkloadState{});
   const WorkloadState control_report = control_->state().value_or(WorkloadState{});
   end_workloads();
   EXPECT_EQ(workload_exit_, std::optional<int>(0));
   const Properties control_end = wait_child_state("control", "exited");
   EXPECT_EQ(prop<std::int32_t>(control_end, "LastExitStatus"), 0);
-  EXPECT_TRUE(eventually([&] { return swap_area(device_).value_or(SwapArea{}).used_kib == 0; }))
-      << "swap still used after the workloads exited";
-  ASSERT_TRUE(swap_->off());
-  const double empty_off_seconds = swap_->off_seconds();
   EXPECT_EQ(peaks_.ramswap_vmswap, 0u);
   EXPECT_EQ(peaks_.supervisor_vmswap, 0u);
   const pid_t supervisor_pid = h.pid();
+  const auto shutdown_start = Clock::now();
   EXPECT_EQ(h.stop(), std::optional<int>(0));
+  const double shutdown_seconds = seconds_since(shutdown_start);
+  const int nth = device_ == first_device ? 2 : 1;
+  const int off_line = h.line_index("ramswap: swap on " + device_ + " is off", nth);
+  EXPECT_GE(off_line, 0);
+  EXPECT_LT(off_line, h.line_index("ramswap: stopped", 2));
 
-  // 8. Nothing left: no swap, loop device, mount, process or cgroup.
+  // 9. Nothing left: no swap, loop device, mount, process or cgroup.
   EXPECT_FALSE(swap_area(device_).has_value());
   EXPECT_TRUE(poll_until([&] { return loops_backed_by(mount_dir_ + "/image").empty(); }, Ms(10000)))
       << "a loop device is still bound to ramswap's image";
@@ -562,7 +593,7 @@ TEST_F(PressureTest, WorkloadSwapsThroughLockedRamswapAndLosesNothing) {
   EXPECT_TRUE(cgroup_->remove());
   EXPECT_FALSE(cgroup_->exists());
 
-  // 9. The figures.
+  // 10. The figures.
   const double total_seconds = seconds_since(started_);
   std::printf(
       "pressure (%s, limit %llu MiB; other swap:%s):\n"
@@ -575,7 +606,10 @@ TEST_F(PressureTest, WorkloadSwapsThroughLockedRamswapAndLosesNothing) {
       "(%ld samples)\n"
       "  supervisor at the peak: STATUS \"%s\"; D-Bus SwappedBytes control %.1f MiB, "
       "ramswap %llu, ramswap LockedBytes %.1f MiB\n"
-      "  swapoff with %.1f MiB in swap: %.3f s; swapoff of the empty area: %.3f s\n"
+      "  swap on %.2f s after the start (mkswap + swapon after READY and the lock check)\n"
+      "  refused stop: %s\n"
+      "  mlockctl stop with %.1f MiB in swap (swapoff, then ramswap): %.3f s; the "
+      "supervisor's stop (empty swap off, then ramswap): %.3f s\n"
       "  test time: %.1f s\n",
       cgroup_->kind().c_str(), static_cast<unsigned long long>(kCgroupLimitMiB),
       other_swap_.empty() ? " none" : other_swap_.c_str(), device_.c_str(), kSwapPriority,
@@ -591,15 +625,16 @@ TEST_F(PressureTest, WorkloadSwapsThroughLockedRamswapAndLosesNothing) {
       static_cast<unsigned long long>(peaks_.supervisor_vmswap), peaks_.samples,
       status_line.c_str(), double(prop<std::uint64_t>(control_at_peak, "SwappedBytes")) / kMiB,
       static_cast<unsigned long long>(prop<std::uint64_t>(ramswap_at_peak, "SwappedBytes")),
-      double(prop<std::uint64_t>(ramswap_at_peak, "LockedBytes")) / kMiB,
-      double(used_before_loaded_off) / 1024, loaded_off_seconds, empty_off_seconds, total_seconds);
+      double(prop<std::uint64_t>(ramswap_at_peak, "LockedBytes")) / kMiB, swap_on_seconds,
+      refusal_untested.empty() ? "refused, ramswap kept running" : refusal_untested.c_str(),
+      double(used_before_off) / 1024, loaded_off_seconds, shutdown_seconds, total_seconds);
   std::printf("  mlockctl status at the peak:\n%s", status.out.c_str());
   RecordProperty("swapped_mib", static_cast<int>(used_at_peak / kMiB));
   RecordProperty("workload_vmswap_mib", static_cast<int>(workload_swap / kMiB));
   RecordProperty("control_vmswap_kib", static_cast<int>(control_swap / kKiB));
   RecordProperty("ramswap_vmlck_mib", static_cast<int>(ramswap_lck / kMiB));
   RecordProperty("loaded_swapoff_ms", static_cast<int>(loaded_off_seconds * 1000));
-  RecordProperty("empty_swapoff_ms", static_cast<int>(empty_off_seconds * 1000));
+  RecordProperty("shutdown_ms", static_cast<int>(shutdown_seconds * 1000));
   RecordProperty("test_ms", static_cast<int>(total_seconds * 1000));
 }
 

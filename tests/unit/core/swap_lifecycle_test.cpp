@@ -57,7 +57,7 @@ TEST(SwapLifecycle, AFailedSwaponIsTroubleAndSaysWhy) {
   start_with_swap_on(rig);
   EXPECT_EQ(rig.child("backend").swap().state(), SwapState::Failed);
   EXPECT_EQ(rig.child("backend").swap().error(),
-            "swapon: swapon: /dev/loop7: read swap header failed (exit status 255)");
+            "swapon: /dev/loop7: read swap header failed (exit status 255)");
   EXPECT_EQ(rig.sup().state(), ManagerState::Degraded);
 }
 
@@ -95,12 +95,13 @@ TEST(SwapLifecycle, FailedSwapoffRefusesTheStop) {
   ASSERT_FALSE(*outcome);
   EXPECT_EQ(outcome->error().kind, ActionError::Kind::SwapBusy);
   EXPECT_EQ(outcome->error().message,
-            "swap on /dev/loop7 cannot be turned off: swapoff: swapoff: /dev/loop7: swapoff "
-            "failed: Cannot allocate memory (exit status 255)");
+            "swap on /dev/loop7 cannot be turned off: swapoff: /dev/loop7: swapoff failed: "
+            "Cannot allocate memory (exit status 255)");
   EXPECT_EQ(rig.state("backend"), ChildState::Running);
   EXPECT_TRUE(rig.fake.running(pid));
   EXPECT_TRUE(rig.fake.signals_to(pid).empty());
-  EXPECT_EQ(rig.child("backend").swap().state(), SwapState::Failed);
+  EXPECT_EQ(rig.child("backend").swap().state(), SwapState::On);  // as the kernel says
+  EXPECT_NE(rig.child("backend").swap().error().find("Cannot allocate memory"), std::string::npos);
   EXPECT_TRUE(rig.child("backend").swap().active());
   EXPECT_EQ(rig.sup().state(), ManagerState::Degraded);
   EXPECT_EQ(rig.sup().status_line().rfind(
