@@ -151,7 +151,13 @@ Supervisor::Totals Supervisor::totals() const {
 }
 
 std::string Supervisor::status_line() const {
-  if (shutting_down_) return "stopping";
+  if (shutting_down_) {
+    // What holds the stop up, if anything does: a backend whose swap will not go off.
+    for (const auto& [name, child] : children_)
+      if (!child->swap_refusal().empty())
+        return "stopping, waiting: " + name + " stop refused: " + child->swap_refusal();
+    return "stopping";
+  }
   std::vector<std::string> problems;
   for (const auto& [name, child] : children_) {
     if (child->state() == ChildState::Failed)

@@ -193,6 +193,13 @@ TEST(SwapLifecycle, ShutdownWaitsForARefusedSwapoffAndRetries) {
   rig.fake.advance(seconds(1));
   EXPECT_FALSE(rig.sup().finished());
   EXPECT_EQ(rig.fake.tools.runs().size(), 2u);  // swapon, one swapoff
+  // systemd's STATUS says what the stop waits for.
+  EXPECT_EQ(rig.sup().status_line().rfind(
+                "stopping, waiting: backend stop refused: swap on /dev/loop7 cannot be turned "
+                "off: swapoff: /dev/loop7: swapoff failed: Cannot allocate memory",
+                0),
+            0u)
+      << rig.sup().status_line();
   rig.fake.advance(Supervisor::kStopRetry);
   EXPECT_EQ(rig.fake.tools.runs().size(), 3u);  // tried again, not in a loop
   rig.fake.tools.answer("/sbin/swapoff", {});
