@@ -27,6 +27,22 @@ std::string failure_text(const ToolResult& r) {
   return out.empty() ? how : out + " (" + how + ")";
 }
 
+// What to do about the failures a sandbox makes (the packaged unit forbids swapon and
+// swapoff, hides block devices and makes files read-only), in the tool's own words.
+std::string sandbox_hint(const std::string& output, const std::string& device) {
+  if (output.find("Operation not permitted") != std::string::npos)
+    return " (the supervisor needs CAP_SYS_ADMIN and the @swap system calls: under systemd, "
+           "add examples/units/swap-backend.conf)";
+  if (output.find("Read-only file system") != std::string::npos)
+    return " (under systemd, ProtectSystem=strict: name the swap file's directory in "
+           "ReadWritePaths=, see examples/units/swap-backend.conf)";
+  if (output.find("No such file or directory") != std::string::npos &&
+      device.rfind("/dev/", 0) == 0)
+    return " (under systemd, PrivateDevices=yes hides it: add "
+           "examples/units/swap-backend.conf)";
+  return "";
+}
+
 std::string seconds_text(Clock::duration d) {
   return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
 }
@@ -127,7 +143,7 @@ void SwapControl::on_tool(ToolResult result) {
   tool_ = -1;
   deadline_.disarm();
   const bool ok = result.status.known && !result.status.killed && result.status.code == 0;
-  finish(ok, ok ? "" : failure_text(result));
+  finish(ok, ok ? "" : failure_text(result) + sandbox_hint(result.output, device_));
 }
 
 void SwapControl::on_timeout() {

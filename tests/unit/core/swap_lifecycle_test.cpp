@@ -61,6 +61,79 @@ TEST(SwapLifecycle, AFailedSwaponIsTroubleAndSaysWhy) {
   EXPECT_EQ(rig.sup().state(), ManagerState::Degraded);
 }
 
+// The words of util-linux's tools when a sandbox (the packaged unit without
+// swap-backend.conf) is in the way get a hint; other failures do not.
+TEST(SwapLifecycle, ASandboxFailureSaysWhichDropInIsMissing) {
+  const std::string eperm =
+      " (the supervisor needs CAP_SYS_ADMIN and the @swap system calls: under systemd, add "
+      "examples/units/swap-backend.conf)";
+  const std::string erofs =
+      " (under systemd, ProtectSystem=strict: name the swap file's directory in "
+      "ReadWritePaths=, see examples/units/swap-backend.conf)";
+  const std::string hidden =
+      " (under systemd, PrivateDevices=yes hides it: add examples/units/swap-backend.conf)";
+  struct Case {
+    std::string swap;  // the child's "swap"
+    std::string tool;
+    FakeTools::Answer answer;
+    std::string error;  // SwapError
+  };
+  const Case cases[] = {
+      {"{}",
+       "/sbin/swapon",
+       {255, "swapon: /dev/loop7: swapon failed: Operation not permitted\n"},
+       "swapon: swapon: /dev/loop7: swapon failed: Operation not permitted (exit status 255)" +
+           eperm},
+      {R"({"device": "/var/lib/swap/swapfile", "mkswap": true})",
+       "/sbin/mkswap",
+       {1, "mkswap: cannot open /var/lib/swap/swapfile: Read-only file system\n"},
+       "mkswap: mkswap: cannot open /var/lib/swap/swapfile: Read-only file system (exit status "
+       "1)" +
+           erofs},
+      {R"({"device": "/dev/loop3", "mkswap": true})",
+       "/sbin/mkswap",
+       {1, "mkswap: cannot open /dev/loop3: No such file or directory\n"},
+       "mkswap: mkswap: cannot open /dev/loop3: No such file or directory (exit status 1)" +
+           hidden},
+      // Not the sandbox: a missing file outside /dev, a device that is no swap.
+      {R"({"device": "/var/lib/swap/swapfile"})",
+       "/sbin/swapon",
+       {255, "swapon: cannot open /var/lib/swap/swapfile: No such file or directory\n"},
+       "swapon: swapon: cannot open /var/lib/swap/swapfile: No such file or directory (exit "
+       "status 255)"},
+      {"{}",
+       "/sbin/swapon",
+       {255, "swapon: /dev/loop7: read swap header failed\n"},
+       "swapon: swapon: /dev/loop7: read swap header failed (exit status 255)"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.swap + " " + c.answer.output);
+    SupervisorRig rig(swap_config(c.swap));
+    rig.fake.tools.answer(c.tool, c.answer);
+    start_with_swap_on(rig, c.swap == "{}" ? kReadyWithDevice : "READY=1\n");
+    EXPECT_EQ(rig.child("backend").swap().state(), SwapState::Failed);
+    EXPECT_EQ(rig.child("backend").swap().error(), c.error);
+  }
+}
+
+TEST(SwapLifecycle, ARefusedStopForbiddenBySandboxSaysWhichDropInIsMissing) {
+  SupervisorRig rig(swap_config("{}"));
+  start_with_swap_on(rig);
+  rig.fake.tools.answer("/sbin/swapoff",
+                        {255, "swapoff: /dev/loop7: swapoff failed: Operation not permitted\n"});
+  std::optional<mlock::Result<void, ActionError>> outcome;
+  ASSERT_TRUE(rig.sup().stop_child("backend", false, [&](auto r) { outcome = r; }));
+  rig.round();
+  ASSERT_TRUE(outcome);
+  ASSERT_FALSE(*outcome);
+  EXPECT_EQ(outcome->error().kind, ActionError::Kind::SwapBusy);
+  EXPECT_EQ(outcome->error().message,
+            "swap on /dev/loop7 cannot be turned off: swapoff: swapoff: /dev/loop7: swapoff "
+            "failed: Operation not permitted (exit status 255) (the supervisor needs "
+            "CAP_SYS_ADMIN and the @swap system calls: under systemd, add "
+            "examples/units/swap-backend.conf)");
+}
+
 TEST(SwapLifecycle, StopTurnsSwapOffFirstThenSignals) {
   SupervisorRig rig(swap_config("{}"));
   start_with_swap_on(rig);
