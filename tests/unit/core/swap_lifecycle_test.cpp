@@ -82,29 +82,27 @@ TEST(SwapLifecycle, ASandboxFailureSaysWhichDropInIsMissing) {
       {"{}",
        "/sbin/swapon",
        {255, "swapon: /dev/loop7: swapon failed: Operation not permitted\n"},
-       "swapon: swapon: /dev/loop7: swapon failed: Operation not permitted (exit status 255)" +
-           eperm},
+       "swapon: /dev/loop7: swapon failed: Operation not permitted (exit status 255)" + eperm},
       {R"({"device": "/var/lib/swap/swapfile", "mkswap": true})",
        "/sbin/mkswap",
        {1, "mkswap: cannot open /var/lib/swap/swapfile: Read-only file system\n"},
-       "mkswap: mkswap: cannot open /var/lib/swap/swapfile: Read-only file system (exit status "
+       "mkswap: cannot open /var/lib/swap/swapfile: Read-only file system (exit status "
        "1)" +
            erofs},
       {R"({"device": "/dev/loop3", "mkswap": true})",
        "/sbin/mkswap",
        {1, "mkswap: cannot open /dev/loop3: No such file or directory\n"},
-       "mkswap: mkswap: cannot open /dev/loop3: No such file or directory (exit status 1)" +
-           hidden},
+       "mkswap: cannot open /dev/loop3: No such file or directory (exit status 1)" + hidden},
       // Not the sandbox: a missing file outside /dev, a device that is no swap.
       {R"({"device": "/var/lib/swap/swapfile"})",
        "/sbin/swapon",
        {255, "swapon: cannot open /var/lib/swap/swapfile: No such file or directory\n"},
-       "swapon: swapon: cannot open /var/lib/swap/swapfile: No such file or directory (exit "
+       "swapon: cannot open /var/lib/swap/swapfile: No such file or directory (exit "
        "status 255)"},
       {"{}",
        "/sbin/swapon",
        {255, "swapon: /dev/loop7: read swap header failed\n"},
-       "swapon: swapon: /dev/loop7: read swap header failed (exit status 255)"},
+       "swapon: /dev/loop7: read swap header failed (exit status 255)"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.swap + " " + c.answer.output);
@@ -128,7 +126,7 @@ TEST(SwapLifecycle, ARefusedStopForbiddenBySandboxSaysWhichDropInIsMissing) {
   ASSERT_FALSE(*outcome);
   EXPECT_EQ(outcome->error().kind, ActionError::Kind::SwapBusy);
   EXPECT_EQ(outcome->error().message,
-            "swap on /dev/loop7 cannot be turned off: swapoff: swapoff: /dev/loop7: swapoff "
+            "swap on /dev/loop7 cannot be turned off: swapoff: /dev/loop7: swapoff "
             "failed: Operation not permitted (exit status 255) (the supervisor needs "
             "CAP_SYS_ADMIN and the @swap system calls: under systemd, add "
             "examples/units/swap-backend.conf)");
