@@ -119,6 +119,23 @@ std::uint64_t bytes_written(const std::string& device) {
 
 std::uint64_t vmswap(pid_t pid) { return test::status_field(pid, "VmSwap").value_or(0); }
 
+// The directory of process `pid`'s cgroup v2 ("" without a cgroup2 mount or that pid).
+std::string cgroup2_dir(pid_t pid) {
+  std::string mount_point, path, line;
+  std::ifstream mounts("/proc/self/mountinfo");
+  while (mount_point.empty() && std::getline(mounts, line)) {
+    const auto dash = line.find(" - cgroup2 ");
+    std::istringstream head(line.substr(0, dash));
+    std::string id, parent, devno, root, point;
+    if (dash != std::string::npos && head >> id >> parent >> devno >> root >> point)
+      mount_point = point;
+  }
+  std::ifstream cgroups("/proc/" + std::to_string(pid) + "/cgroup");
+  while (std::getline(cgroups, line))
+    if (line.rfind("0::", 0) == 0) path = line.substr(3);
+  return mount_point.empty() || path.empty() ? "" : mount_point + path;
+}
+
 // Whether process `pid` is alive and runs `program` (never a recycled pid).
 bool runs(pid_t pid, const std::string& program) {
   std::error_code ec;
@@ -575,6 +592,12 @@ TEST_F(PressureTest, WorkloadSwapsThroughLockedRamswapAndLosesNothing) {
   EXPECT_EQ(peaks_.ramswap_vmswap, 0u);
   EXPECT_EQ(peaks_.supervisor_vmswap, 0u);
   const pid_t supervisor_pid = h.pid();
+  // The supervisor's cgroup for ramswap (BASE/child.ramswap), when it tracks children by
+  // cgroup: it and BASE must go with the stop.
+  std::string ramswap_cgroup = cgroup2_dir(ramswap_pid_);
+  if (ramswap_cgroup.size() < 14 ||
+      ramswap_cgroup.compare(ramswap_cgroup.size() - 14, 14, "/child.ramswap") != 0)
+    ramswap_cgroup.clear();
   const auto shutdown_start = Clock::now();
   EXPECT_EQ(h.stop(), std::optional<int>(0));
   const double shutdown_seconds = seconds_since(shutdown_start);
@@ -592,6 +615,10 @@ TEST_F(PressureTest, WorkloadSwapsThroughLockedRamswapAndLosesNothing) {
     EXPECT_TRUE(poll_until([&] { return !process_alive(pid); }, Ms(10000))) << "pid " << pid;
   EXPECT_TRUE(cgroup_->remove());
   EXPECT_FALSE(cgroup_->exists());
+  if (!ramswap_cgroup.empty()) {
+    EXPECT_FALSE(fs::exists(ramswap_cgroup)) << ramswap_cgroup;
+    EXPECT_FALSE(fs::exists(fs::path(ramswap_cgroup).parent_path())) << "the supervisor's base";
+  }
 
   // 10. The figures.
   const double total_seconds = seconds_since(started_);
@@ -628,6 +655,8 @@ TEST_F(PressureTest, WorkloadSwapsThroughLockedRamswapAndLosesNothing) {
       double(prop<std::uint64_t>(ramswap_at_peak, "LockedBytes")) / kMiB, swap_on_seconds,
       refusal_untested.empty() ? "refused, ramswap kept running" : refusal_untested.c_str(),
       double(used_before_off) / 1024, loaded_off_seconds, shutdown_seconds, total_seconds);
+  std::printf("  ramswap's cgroup: %s\n",
+              ramswap_cgroup.empty() ? "none (process groups)" : ramswap_cgroup.c_str());
   std::printf("  mlockctl status at the peak:\n%s", status.out.c_str());
   RecordProperty("swapped_mib", static_cast<int>(used_at_peak / kMiB));
   RecordProperty("workload_vmswap_mib", static_cast<int>(workload_swap / kMiB));
