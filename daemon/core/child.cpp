@@ -71,11 +71,20 @@ void Child::start(bool manual) {
   }
   timer_.disarm();
   if (start_limit_hit()) {
-    last_failure_ = "start limit hit: more than " + std::to_string(spec_.start_limit_burst) +
-                    " starts in " + seconds_text(spec_.start_limit_interval_sec);
-    log_error(name() + ": " + last_failure_ + "; not restarting until asked");
-    settle(ChildState::Failed);
-    return;
+    const std::string limit = "start limit hit: more than " +
+                              std::to_string(spec_.start_limit_burst) + " starts in " +
+                              seconds_text(spec_.start_limit_interval_sec);
+    // Giving up on a backend whose swap is still on hangs every process with a page
+    // there for good: it is started again (with its backoff), past any limit.
+    if (spec_.swap && swap_.active()) {
+      log_critical(name() + ": " + limit + ", but its swap on " + swap_.device() +
+                   " is still on: starting it anyway");
+    } else {
+      last_failure_ = limit;
+      log_error(name() + ": " + last_failure_ + "; not restarting until asked");
+      settle(ChildState::Failed);
+      return;
+    }
   }
   spawn();
 }
@@ -165,9 +174,15 @@ void Child::fail_start(const std::string& reason) {
 }
 
 void Child::schedule_restart_or_settle(bool failure) {
-  // A backend that died with its swap on comes back at once, whatever its exit status.
-  const bool now = std::exchange(restart_now_, false) && spec_.restart != RestartPolicy::No;
-  const bool restart = now || spec_.restart == RestartPolicy::Always ||
+  // A backend that died with its swap on comes back whatever its exit status and restart
+  // policy: at once the first time in restart_max_sec, after its backoff after that (a
+  // backend that cannot start is retried, never in a tight loop, and never given up).
+  const bool swap_lost = std::exchange(restart_now_, false);
+  const Clock::time_point now_at = ctx_.system.now();
+  const bool now = swap_lost && (last_swap_restart_ == Clock::time_point{} ||
+                                 now_at - last_swap_restart_ >= seconds(spec_.restart_max_sec));
+  if (now) last_swap_restart_ = now_at;
+  const bool restart = swap_lost || spec_.restart == RestartPolicy::Always ||
                        (spec_.restart == RestartPolicy::OnFailure && failure);
   if (next_spec_ || start_after_stop_) {  // a reload, an operator or a lost lock
     if (next_spec_) spec_ = std::move(*next_spec_);

@@ -317,11 +317,12 @@ class Child {
   RateLimit flood_log_{std::chrono::seconds(60), 1};
 
   SwapControl swap_;
-  std::string reported_swap_device_;  // X_DUENDE_SWAP_DEVICE of the current process
-  bool swap_tried_ = false;           // turned on (or tried) for the current process
-  bool stop_pending_ = false;         // its swap is being turned off before the stop signal
-  bool force_stop_ = false;           // that stop goes on even if swapoff fails
-  bool restart_now_ = false;          // died with its swap on: restart without backoff
+  std::string reported_swap_device_;       // X_DUENDE_SWAP_DEVICE of the current process
+  bool swap_tried_ = false;                // turned on (or tried) for the current process
+  bool stop_pending_ = false;              // its swap is being turned off before the stop signal
+  bool force_stop_ = false;                // that stop goes on even if swapoff fails
+  bool restart_now_ = false;               // died with its swap on: restart whatever the policy
+  Clock::time_point last_swap_restart_{};  // the last such restart without backoff
   std::vector<StopDone> stop_waiters_;
   std::string swap_refusal_;
   Clock::time_point stop_refused_at_{};

@@ -87,10 +87,9 @@ void Child::finish_stop_waiters(const std::string& refusal) {
 // while it was not being stopped (a forced stop already said what it costs).
 bool Child::swap_died_with(ChildState was) {
   if (!spec_.swap || !swap_.active() || was == ChildState::Stopping) return false;
-  log_critical(
-      name() + " died with swap on " + swap_.device() +
-      ": processes whose pages are there will hang" +
-      (spec_.restart != RestartPolicy::No && !stop_pending_ ? "; restarting it at once" : ""));
+  log_critical(name() + " died with swap on " + swap_.device() +
+               ": processes whose pages are there will hang" +
+               (stop_pending_ ? "" : "; restarting it, whatever its restart policy"));
   swap_.backend_lost();
   ctx_.listener.on_child_event(*this, ChildListener::Event::SwapLost);
   return true;

@@ -293,12 +293,21 @@ void Supervisor::stop_due_children() {
   bool any_active = false;
   const Clock::time_point retry_after = system_.now() - kStopRetry;
   for (auto& [child, after_it] : dependents_) {
+    // A backend whose swap is still on must serve it while it goes off: one waiting to
+    // restart (it died) comes back first, one starting is stopped once it is ready.
+    const bool swap_on = child->spec().swap && child->swap().active();
     if (!child->is_active()) {
-      if (child->state() == ChildState::Backoff) child->stop();  // cancel the restart
+      if (child->state() != ChildState::Backoff) continue;
+      if (swap_on) {
+        any_active = true;
+        continue;
+      }
+      child->stop();  // cancel the restart
       continue;
     }
     any_active = true;
     if (child->state() == ChildState::Stopping) continue;
+    if (swap_on && child->state() == ChildState::Starting) continue;
     if (!std::none_of(after_it.begin(), after_it.end(),
                       [](const Child* d) { return d->is_active(); }))
       continue;

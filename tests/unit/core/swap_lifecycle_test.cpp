@@ -220,7 +220,7 @@ TEST(SwapLifecycle, DeathWithSwapOnIsCriticalAndRestartsAtOnce) {
   rig.round();
   EXPECT_EQ(critical_lines(rig),
             (Strings{"backend died with swap on /dev/loop7: processes whose pages are there will "
-                     "hang; restarting it at once"}));
+                     "hang; restarting it, whatever its restart policy"}));
   ASSERT_EQ(rig.fake.spawns_of("backend").size(), 2u);
   EXPECT_EQ(rig.fake.spawns_of("backend")[1].at, died_at);  // no backoff
   EXPECT_EQ(rig.sup().state(), ManagerState::Degraded);
@@ -231,6 +231,64 @@ TEST(SwapLifecycle, DeathWithSwapOnIsCriticalAndRestartsAtOnce) {
   EXPECT_EQ(rig.fake.tools.runs().size(), 1u);
   EXPECT_EQ(rig.child("backend").swap().state(), SwapState::On);
   EXPECT_EQ(rig.sup().state(), ManagerState::Running);
+}
+
+// Neither its restart policy nor its start limit leaves a backend dead while its swap is
+// on: the first restart is at once, the next ones after the backoff, never given up.
+TEST(SwapLifecycle, ABackendWhoseSwapIsOnIsRestartedWhateverItsPolicyAndLimit) {
+  SupervisorRig rig(swap_config("{}", R"("restart": "no", "restart_sec": 1,
+                                         "restart_max_sec": 60, "start_limit_burst": 2,)"));
+  start_with_swap_on(rig);
+  for (std::size_t death = 1; death <= 4; ++death) {
+    const auto died_at = rig.fake.now();
+    rig.fake.exit(rig.fake.last_pid("backend"), 1);
+    rig.round();
+    ASSERT_NE(rig.state("backend"), ChildState::Failed) << "death " << death;
+    if (death == 1) {  // at once
+      ASSERT_EQ(rig.fake.spawns_of("backend").size(), 2u);
+      EXPECT_EQ(rig.fake.spawns_of("backend").back().at, died_at);
+      continue;
+    }
+    EXPECT_EQ(rig.state("backend"), ChildState::Backoff) << "death " << death;
+    ASSERT_TRUE(rig.fake.run_until(
+        [&] { return rig.fake.spawns_of("backend").size() == death + 1; }, seconds(60)))
+        << "death " << death;
+    EXPECT_GT(rig.fake.spawns_of("backend").back().at, died_at);  // after its backoff
+  }
+  // Four deaths, and each start past the limit of 2 (the third, fourth and fifth).
+  EXPECT_EQ(critical_lines(rig).size(), 7u) << testing::PrintToString(critical_lines(rig));
+  EXPECT_EQ(rig.log
+                .containing("start limit hit: more than 2 starts in 60 s, but its swap on "
+                            "/dev/loop7 is still on: starting it anyway")
+                .size(),
+            3u);
+  EXPECT_TRUE(rig.child("backend").swap().active());
+}
+
+// A backend that died with its swap on and waits for its restart when the supervisor
+// stops comes back first, to serve the swapoff, and is stopped once the swap is off.
+TEST(SwapLifecycle, ShutdownBringsADeadBackendBackToTurnItsSwapOff) {
+  SupervisorRig rig(swap_config("{}", R"("restart_sec": 5, "restart_max_sec": 60,)"));
+  start_with_swap_on(rig);
+  rig.fake.exit(rig.fake.last_pid("backend"), 1);  // restarted at once
+  rig.round();
+  rig.fake.exit(rig.fake.last_pid("backend"), 1);  // now after its backoff
+  rig.round();
+  ASSERT_EQ(rig.state("backend"), ChildState::Backoff);
+  rig.sup().shutdown();
+  rig.round();
+  EXPECT_FALSE(rig.sup().finished());
+  EXPECT_EQ(rig.state("backend"), ChildState::Backoff);  // not cancelled
+  ASSERT_TRUE(
+      rig.fake.run_until([&] { return rig.fake.spawns_of("backend").size() == 3u; }, seconds(60)));
+  const pid_t back = rig.fake.last_pid("backend");
+  EXPECT_EQ(rig.fake.tools.runs().size(), 1u);  // no swapoff while it is not serving
+  rig.fake.set_locked_bytes(back, 4096);
+  rig.send("backend", std::string(kLockedReport) + kReadyWithDevice);
+  rig.round();
+  EXPECT_EQ(rig.fake.tools.argvs().back(), (Strings{"/sbin/swapoff", "/dev/loop7"}));
+  EXPECT_TRUE(rig.fake.run_until([&] { return rig.sup().finished(); }, seconds(5)));
+  EXPECT_EQ(rig.fake.signals_to(back), (std::vector<int>{SIGTERM}));
 }
 
 TEST(SwapLifecycle, ShutdownTurnsSwapOffAfterItsUsersStoppedThenStopsTheBackend) {
