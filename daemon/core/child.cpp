@@ -25,6 +25,15 @@ std::string exit_text(const ExitStatus& status) {
                          : "exited with status " + std::to_string(status.code);
 }
 
+constexpr const char* kStartLimitHit = "start limit hit: ";
+
+const char* exit_code_text(const ExitStatus& status) {
+  return !status.known   ? kExitCodeUnknown
+         : status.dumped ? kExitCodeDumped
+         : status.killed ? kExitCodeKilled
+                         : kExitCodeExited;
+}
+
 std::string seconds_text(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3g s", s);
@@ -40,7 +49,9 @@ Child::Child(ChildContext context, ChildSpec spec)
       swap_(
           ctx_.system, ctx_.timers, spec_.name,
           [this] { ctx_.listener.on_child_event(*this, ChildListener::Event::Changed); },
-          [this](std::optional<std::string> error) { on_swap_off(std::move(error)); }) {}
+          [this](std::optional<std::string> error) { on_swap_off(std::move(error)); }) {
+  state_changed_at_us_ = wall_us(ctx_.system);
+}
 
 Child::~Child() {
   if (process_.valid()) ctx_.system.release(process_, true);
@@ -49,6 +60,7 @@ Child::~Child() {
 void Child::set_state(ChildState state) {
   if (state_ == state) return;
   state_ = state;
+  state_changed_at_us_ = wall_us(ctx_.system);
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
 }
 
@@ -71,9 +83,14 @@ void Child::start(bool manual) {
   }
   timer_.disarm();
   if (start_limit_hit()) {
-    last_failure_ = "start limit hit: more than " + std::to_string(spec_.start_limit_burst) +
-                    " starts in " + seconds_text(spec_.start_limit_interval_sec);
-    log_error(name() + ": " + last_failure_ + "; not restarting until asked");
+    // The failure that led here is the root cause an operator needs: kept in the text.
+    const std::string cause = last_failure_.rfind(kStartLimitHit, 0) == 0 ? "" : last_failure_;
+    const std::string limit = std::string(kStartLimitHit) + "more than " +
+                              std::to_string(spec_.start_limit_burst) + " starts in " +
+                              seconds_text(spec_.start_limit_interval_sec);
+    last_failure_ = limit + (cause.empty() ? "" : "; last: " + cause);
+    log_error(name() + ": " + limit + "; not restarting until asked" +
+              (cause.empty() ? "" : "; last failure: " + cause));
     settle(ChildState::Failed);
     return;
   }
@@ -122,7 +139,7 @@ void Child::spawn() {
   swap_refusal_.clear();
   swap_.new_backend();
   if (!spawned) {
-    last_exit_status_ = 127;
+    note_exit(ExitStatus{false, 127});
     fail_start(spawned.error().message());
     return;
   }
@@ -215,7 +232,7 @@ bool Child::follow_tree(const ExitStatus& status) {
   const pid_t before = process_.pid;
   ctx_.system.release(process_, false);
   process_ = std::move(*next);
-  last_exit_status_ = status.as_int();
+  note_exit(status);
   log(state_ == ChildState::Stopping ? LogLevel::Info : LogLevel::Notice,
       name() + ": main process " + std::to_string(before) + " " + exit_text(status) +
           "; its cgroup still has processes: following pid " + std::to_string(process_.pid) +
@@ -233,6 +250,12 @@ void Child::close_process() {
   reset_figures();
 }
 
+void Child::note_exit(const ExitStatus& status) {
+  last_exit_status_ = status.as_int();
+  last_exit_code_ = exit_code_text(status);
+  exited_at_us_ = wall_us(ctx_.system);
+}
+
 void Child::on_exited(ExitStatus status) {
   const ChildState was = state_;
   const std::string how = exit_text(status);
@@ -240,7 +263,7 @@ void Child::on_exited(ExitStatus status) {
   check_oom_kills();  // before its cgroup goes: the OOM killer may be why it ended
   const bool swap_lost = swap_died_with(was);
   close_process();
-  last_exit_status_ = exit_status;
+  note_exit(status);
   timer_.disarm();
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
   if (stop_pending_) {  // it died while its swap was being turned off

@@ -89,6 +89,7 @@ void Child::check_lock() {
                " KiB)");
     return;
   }
+  ++lock_losses_;
   log_warning(name() + ": lost its lock: VmLck " + std::to_string(memory_.locked_bytes / 1024) +
               " KiB, VmSwap " + std::to_string(memory_.swapped_bytes / 1024) + " KiB" +
               lost_lock_details() +

@@ -162,6 +162,10 @@ std::string Supervisor::status_line() const {
   for (const auto& [name, child] : children_) {
     if (child->state() == ChildState::Failed)
       problems.push_back(name + " failed: " + child->last_failure());
+    else if (child->state() == ChildState::Backoff)
+      problems.push_back(
+          name + " restarting" +
+          (child->last_failure().empty() ? std::string() : " after: " + child->last_failure()));
     else if (child->lock_lost())
       problems.push_back(name + " lost its lock");
     else if (child->io_flusher_lost())

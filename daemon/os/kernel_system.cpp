@@ -122,7 +122,7 @@ std::optional<ExitStatus> KernelSystem::reap(const ProcessHandle& process) {
       ::waitid(kIdPidfd, static_cast<id_t>(process.handle), &info, WEXITED | WNOHANG) != 0 ||
       info.si_pid == 0)
     return std::nullopt;
-  return ExitStatus{info.si_code != CLD_EXITED, info.si_status};
+  return ExitStatus{info.si_code != CLD_EXITED, info.si_status, true, info.si_code == CLD_DUMPED};
 }
 
 int KernelSystem::signal(const ProcessHandle& process, int signo, int& group_error) {
@@ -179,7 +179,7 @@ void KernelSystem::release(ProcessHandle& process, bool kill_if_running) {
 namespace {
 
 ExitStatus from_wait_status(int status) {
-  if (WIFSIGNALED(status)) return ExitStatus{true, WTERMSIG(status)};
+  if (WIFSIGNALED(status)) return ExitStatus{true, WTERMSIG(status), true, WCOREDUMP(status) != 0};
   return ExitStatus{false, WEXITSTATUS(status)};
 }
 
