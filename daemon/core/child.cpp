@@ -89,8 +89,8 @@ void Child::start(bool manual) {
                               std::to_string(spec_.start_limit_burst) + " starts in " +
                               seconds_text(spec_.start_limit_interval_sec);
     last_failure_ = limit + (cause.empty() ? "" : "; last: " + cause);
-    log_error(name() + ": " + limit + "; not restarting until asked" +
-              (cause.empty() ? "" : "; last failure: " + cause));
+    log_error(about(kMessageIdStartFailed), name() + ": " + limit + "; not restarting until asked" +
+                                                (cause.empty() ? "" : "; last failure: " + cause));
     settle(ChildState::Failed);
     return;
   }
@@ -147,7 +147,7 @@ void Child::spawn() {
   adopted_ = false;
   started_at_us_ = wall_us(ctx_.system);
   ctx_.system.store_handle(stored_handle_name(), process_);
-  log_info(name() + ": started, pid " + std::to_string(process_.pid));
+  log_info(about(), name() + ": started, pid " + std::to_string(process_.pid));
   set_state(ChildState::Starting);
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);  // pid changed
   if (spec_.ready == Readiness::Exec) {
@@ -161,8 +161,8 @@ void Child::become_ready() {
   timer_.disarm();
   ready_since_ = ctx_.system.now();
   start_settled_ = true;
-  log_info(name() + ": ready" +
-           (report_ ? ", " + duende::supervisor::lock_report_text(*report_) : ""));
+  log_info(about(), name() + ": ready" +
+                        (report_ ? ", " + duende::supervisor::lock_report_text(*report_) : ""));
   set_state(ChildState::Running);
   ctx_.listener.on_child_event(*this, ChildListener::Event::Ready);
   // Its swap goes on once /proc shows it locked: read now rather than at the next tick.
@@ -172,7 +172,7 @@ void Child::become_ready() {
 
 void Child::fail_start(const std::string& reason) {
   last_failure_ = reason;
-  log_error(name() + ": failed to start: " + reason);
+  log_error(about(kMessageIdStartFailed), name() + ": failed to start: " + reason);
   if (is_active()) {  // still running (a start timeout, a failed lock): end it first
     failing_start_ = true;
     begin_stop();
@@ -207,8 +207,8 @@ void Child::schedule_restart_or_settle(bool failure) {
   ++backoff_step_;
   ++restarts_;
   start_settled_ = true;
-  log_notice(name() + ": restarting in " + seconds_text(delay) + " (restart " +
-             std::to_string(restarts_) + ")");
+  log_notice(about(), name() + ": restarting in " + seconds_text(delay) + " (restart " +
+                          std::to_string(restarts_) + ")");
   set_state(ChildState::Backoff);
   timer_.arm(seconds(delay));
 }
@@ -233,7 +233,7 @@ bool Child::follow_tree(const ExitStatus& status) {
   ctx_.system.release(process_, false);
   process_ = std::move(*next);
   note_exit(status);
-  log(state_ == ChildState::Stopping ? LogLevel::Info : LogLevel::Notice,
+  log(state_ == ChildState::Stopping ? LogLevel::Info : LogLevel::Notice, about(),
       name() + ": main process " + std::to_string(before) + " " + exit_text(status) +
           "; its cgroup still has processes: following pid " + std::to_string(process_.pid) +
           (state_ == ChildState::Stopping ? " until the rest is killed" : ""));
@@ -278,7 +278,7 @@ void Child::on_exited(ExitStatus status) {
   if (before_ready) reason += " before it was ready";
   if (!lock_failure_.empty()) reason += " (" + lock_failure_ + ")";
   log(exit_status == 0 && !before_ready ? LogLevel::Notice : LogLevel::Error,
-      name() + ": " + reason);
+      about(before_ready ? kMessageIdStartFailed : std::string_view()), name() + ": " + reason);
   if (exit_status != 0 || before_ready) last_failure_ = reason;
   schedule_restart_or_settle(exit_status != 0 || before_ready);
 }
@@ -286,11 +286,11 @@ void Child::on_exited(ExitStatus status) {
 void Child::on_exited_stopping(const std::string& how) {
   if (failing_start_) {  // we ended a start that failed: restart by policy
     failing_start_ = false;
-    log_info(name() + ": ended (" + how + ")");
+    log_info(about(), name() + ": ended (" + how + ")");
     schedule_restart_or_settle(true);
     return;
   }
-  log_info(name() + ": stopped (" + how + ")");
+  log_info(about(), name() + ": stopped (" + how + ")");
   if (start_after_stop_ || next_spec_)
     schedule_restart_or_settle(false);
   else
@@ -313,8 +313,8 @@ void Child::on_timer() {
       break;
     case ChildState::Stopping:
       if (!killed_) {
-        log_warning(name() + ": did not stop within " + seconds_text(spec_.stop_timeout_sec) +
-                    "; sending SIGKILL");
+        log_warning(about(), name() + ": did not stop within " +
+                                 seconds_text(spec_.stop_timeout_sec) + "; sending SIGKILL");
         killed_ = true;
         send_signal(SIGKILL);
       }

@@ -244,6 +244,8 @@ class Child {
   void update_swap(const std::vector<SwapArea>& areas);
 
  private:
+  // The journal fields of a line about this child.
+  LogFields about(std::string_view message_id = {}) const { return {name(), message_id}; }
   void spawn();
   void become_ready();
   void on_process_event();

@@ -17,7 +17,8 @@ bool Child::adopt(const SavedChild& saved, int fd) {
   auto adopted =
       ctx_.system.adopt(Adoption{saved.pid, saved.start_time, fd}, [this] { on_process_event(); });
   if (!adopted) {
-    log_notice(name() + ": not adopting pid " + std::to_string(saved.pid) + ": " + adopted.error());
+    log_notice(about(),
+               name() + ": not adopting pid " + std::to_string(saved.pid) + ": " + adopted.error());
     return false;
   }
   process_ = *adopted;
@@ -43,9 +44,9 @@ bool Child::adopt(const SavedChild& saved, int fd) {
       saved.state == ChildState::Stopping || saved.state == ChildState::Starting
           ? saved.state
           : ChildState::Running;
-  log_notice(name() + ": adopted pid " + std::to_string(process_.pid) + " (" +
-             to_string(adopted_as) + ", VmLck " + std::to_string(memory_.locked_bytes / 1024) +
-             " KiB)");
+  log_notice(about(), name() + ": adopted pid " + std::to_string(process_.pid) + " (" +
+                          to_string(adopted_as) + ", VmLck " +
+                          std::to_string(memory_.locked_bytes / 1024) + " KiB)");
   switch (adopted_as) {
     case ChildState::Stopping:  // it was being stopped: finish that
       start_after_stop_ = saved.then_start;

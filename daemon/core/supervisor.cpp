@@ -344,7 +344,7 @@ duende::mlock::Result<void, ActionError> Supervisor::start_child(const std::stri
     return Unexpected(
         ActionError{ActionError::Kind::InvalidState, name + " is already " + to_string(s)});
   pending_start_.erase(name);
-  log_notice(name + ": start requested");
+  log_notice(LogFields{name}, name + ": start requested");
   (*child)->start(true);
   update_state();
   return {};
@@ -374,9 +374,10 @@ duende::mlock::Result<void, ActionError> Supervisor::stop_child(const std::strin
     return Unexpected(ActionError{ActionError::Kind::InvalidState, name + " is already stopped"});
   pending_start_.erase(name);
   if (force)
-    log_warning(name + ": forced stop requested: it stops even if its swap cannot be turned off");
+    log_warning(LogFields{name},
+                name + ": forced stop requested: it stops even if its swap cannot be turned off");
   else
-    log_notice(name + ": stop requested");
+    log_notice(LogFields{name}, name + ": stop requested");
   (*child)->stop(force, stop_outcome(std::move(done)));
   update_state();
   return {};
@@ -387,7 +388,7 @@ duende::mlock::Result<void, ActionError> Supervisor::restart_child(const std::st
   auto child = lookup(name);
   if (!child) return Unexpected(child.error());
   pending_start_.erase(name);
-  log_notice(name + ": restart requested");
+  log_notice(LogFields{name}, name + ": restart requested");
   (*child)->restart(true, stop_outcome(std::move(done)));
   update_state();
   return {};

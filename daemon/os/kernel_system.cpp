@@ -96,7 +96,8 @@ mlock::Result<ProcessHandle, SpawnError> KernelSystem::spawn(const SpawnRequest&
     return mlock::Unexpected(spawned.error());
   }
   // The child could not write these itself without risking a full pipe (os/spawn.hpp).
-  for (const std::string& warning : spawned->warnings) log_warning(log_identifier + ": " + warning);
+  for (const std::string& warning : spawned->warnings)
+    log_warning(LogFields{log_identifier}, log_identifier + ": " + warning);
   ProcessHandle process{spawned->pid, spawned->pidfd, process_start_time(spawned->pid).value_or(0),
                         req.cgroup};
   watch(process.pid);
