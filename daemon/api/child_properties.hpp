@@ -17,6 +17,16 @@ namespace duende::supervisor {
 // someone else, whose status the kernel did not keep. The core's ExitStatus::kUnknown.
 inline constexpr std::int32_t kExitStatusUnknown = -2147483647 - 1;
 
+// LastExitCode's values, as systemd's ExecMainCode names them: how the last process ended.
+// "exited": LastExitStatus is its exit status; "killed": by signal -LastExitStatus;
+// "dumped": killed by signal -LastExitStatus, and it dumped core; "unknown": an adopted
+// process whose status the kernel did not keep (LastExitStatus is kExitStatusUnknown);
+// "" before any exit.
+inline constexpr const char* kExitCodeExited = "exited";
+inline constexpr const char* kExitCodeKilled = "killed";
+inline constexpr const char* kExitCodeDumped = "dumped";
+inline constexpr const char* kExitCodeUnknown = "unknown";
+
 // MemlockHeadroomBytes when no RLIMIT_MEMLOCK applies: the child holds CAP_IPC_LOCK (root,
 // or given it as an ambient capability), the limit is unlimited or not read yet, or there
 // is no process. UINT64_MAX.
@@ -43,6 +53,8 @@ struct ChildProperties {
   std::string state;                          // State: to_string(ChildState)
   std::uint32_t pid = 0;                      // Pid, 0 when no process
   std::uint64_t started_at_us = 0;            // StartedAt: µs since the epoch, 0 when no process
+  std::uint64_t state_changed_at_us = 0;      // StateChangedAt: when it entered State, µs
+  std::uint64_t exited_at_us = 0;             // ExitedAt: when its last process ended, µs; 0
   bool adopted = false;                       // Adopted: started by an earlier supervisor process
   std::uint64_t adopted_at_us = 0;            // AdoptedAt: µs since the epoch, 0 unless adopted
   bool is_locked = false;                     // IsLocked: a process with VmLck > 0
@@ -67,7 +79,9 @@ struct ChildProperties {
   std::uint32_t restarts = 0;            // Restarts
   std::int32_t last_exit_status = 0;     // LastExitStatus: code, -N for signal N, or
                                          // kExitStatusUnknown
+  std::string last_exit_code;            // LastExitCode: kExitCodeExited, … or ""
   std::string last_failure;              // LastFailure
+  std::uint32_t lock_losses = 0;         // LockLosses: lost locks since it was configured
   std::vector<std::string> command;      // Command: its argv
   std::string swap_device;               // SwapDevice: "" when none (yet)
   std::string swap_state = "off";        // SwapState: to_string(SwapState)
@@ -90,6 +104,8 @@ void for_each_child_property(F&& f) {
   f("State", &ChildProperties::state);
   f("Pid", &ChildProperties::pid);
   f("StartedAt", &ChildProperties::started_at_us);
+  f("StateChangedAt", &ChildProperties::state_changed_at_us);
+  f("ExitedAt", &ChildProperties::exited_at_us);
   f("Adopted", &ChildProperties::adopted);
   f("AdoptedAt", &ChildProperties::adopted_at_us);
   f("IsLocked", &ChildProperties::is_locked);
@@ -112,7 +128,9 @@ void for_each_child_property(F&& f) {
   f("LockReport", &ChildProperties::lock_report);
   f("Restarts", &ChildProperties::restarts);
   f("LastExitStatus", &ChildProperties::last_exit_status);
+  f("LastExitCode", &ChildProperties::last_exit_code);
   f("LastFailure", &ChildProperties::last_failure);
+  f("LockLosses", &ChildProperties::lock_losses);
   f("Command", &ChildProperties::command);
   f("SwapDevice", &ChildProperties::swap_device);
   f("SwapState", &ChildProperties::swap_state);

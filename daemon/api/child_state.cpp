@@ -54,7 +54,7 @@ std::optional<ManagerState> parse_manager_state(std::string_view text) {
 }
 
 bool in_trouble(const TroubleFacts& f) {
-  if (f.state == ChildState::Failed || f.swap_failed) return true;
+  if (f.state == ChildState::Failed || f.state == ChildState::Backoff || f.swap_failed) return true;
   if (f.state == ChildState::Running && f.io_flusher_missing) return true;
   return f.must_be_locked && f.state == ChildState::Running &&
          (f.locked_bytes == 0 || f.swapped_bytes > 0 || f.unlocked_mappings > 0 ||

@@ -53,7 +53,9 @@ struct TroubleFacts {
   bool swap_failed = false;
 };
 
-// A child is in trouble when it failed, or must be locked and runs with VmLck 0, with an
+// A child is in trouble when it failed, when it waits in backoff to be restarted (it
+// exited or failed to start: a crash loop shows as trouble before the start limit ends
+// it), or must be locked and runs with VmLck 0, with an
 // unlocked process in its tree, with pages in swap (shared memory included), or with
 // mappings it unlocked (munlock() of a region while VmLck stays above 0: those pages can be
 // swapped out next): each is a lost lock, the deadlock this project exists to prevent. So

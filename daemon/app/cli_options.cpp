@@ -37,6 +37,7 @@ duende::mlock::Result<Options, std::string> parse_options(const std::vector<std:
       o.sources.dropin_dirs.push_back(value);
     } else if (takes_value("--preload")) {
       o.preload_path = value;
+      o.preload_given = true;
     } else if (a == "--config" || a == "--config-dir" || a == "--preload") {
       return Unexpected(a + " needs a value");
     } else {
@@ -70,7 +71,10 @@ Options:
                       replaces the default /etc/mlock-supervisor/conf.d
   --check-config      validate the configuration, print every problem, and exit
   --preload PATH      the preload shim given to children with "preload": true
-                      (default )" MLOCK_PRELOAD_INSTALLED R"()
+                      (default )" MLOCK_PRELOAD_INSTALLED R"(; when that is
+                      missing, a binary run from its build tree uses the shim built with
+                      it). A missing or unreadable shim is a configuration error (78)
+                      while any child has "preload": true
   --version           print the version and exit
   -h, --help          print this help and exit
 

@@ -14,8 +14,10 @@ struct Options {
   bool check_config = false;
   bool show_help = false;
   bool show_version = false;
-  // libduende-mlock-preload.so given to children with "preload": true.
+  // libduende-mlock-preload.so given to children with "preload": true: --preload, else
+  // the installed path (app/preload_shim.hpp may find the build tree's instead).
   std::string preload_path = MLOCK_PRELOAD_INSTALLED;
+  bool preload_given = false;  // --preload was given
   // The command line as given (argv[0] included) and the binary's path: what a re-exec
   // runs again. Set by main(), not by parse_options().
   std::vector<std::string> argv;

@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -12,6 +13,7 @@
 
 #include "api/human_size.hpp"
 #include "api/text_escape.hpp"
+#include "app/preload_shim.hpp"
 #include "app/reexec.hpp"
 #include "bus/bus_service.hpp"
 #include "core/fd_budget.hpp"
@@ -37,6 +39,21 @@ ConfigSources effective_sources(const Options& options) {
   ConfigSources s = options.sources;
   s.check_ownership = process_effective_uid() == 0;
   return s;
+}
+
+PreloadShim preload_shim(const Options& options) {
+  return choose_preload_shim(options.preload_given ? options.preload_path : "",
+                             MLOCK_PRELOAD_INSTALLED, options.executable,
+                             MLOCK_PRELOAD_BUILD_RELATIVE, MLOCK_SUPERVISOR_INSTALLED);
+}
+
+// The configuration, held to what only this daemon knows: the shim its children get.
+ConfigResult load_checked(const ConfigSources& sources, const PreloadShim& shim) {
+  ConfigResult config = load_config(sources);
+  if (!config) return config;
+  auto problems = preload_problems(*config, shim, sources.main_file);
+  if (!problems.empty()) return Unexpected(std::move(problems));
+  return config;
 }
 
 // $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=; the first of several) or the default.
@@ -73,16 +90,21 @@ std::string ConfigSummary::to_string() const {
   std::string order;
   for (const auto& name : start_order) order += (order.empty() ? "" : ", ") + name;
   return "configuration OK: " + std::to_string(children) + " child(ren)" +
-         (order.empty() ? "" : "; start order: " + order);
+         (order.empty() ? "" : "; start order: " + order) +
+         (preload_shim.empty() ? "" : "; preload shim: " + preload_shim);
 }
 
 mlock::Result<ConfigSummary, std::vector<ConfigProblem>> check_config(const Options& options) {
-  ConfigResult config = load_config(effective_sources(options));
+  const PreloadShim shim = preload_shim(options);
+  ConfigResult config = load_checked(effective_sources(options), shim);
   if (!config) return Unexpected(std::move(config.error()));
   // As run() will see it: with the soft limit raised to the hard one.
   if (const auto problem = fd_budget_problem(*config, fd_limit_hard()))
     return Unexpected(std::vector<ConfigProblem>{{options.sources.main_file, "", *problem}});
-  return ConfigSummary{config->children.size(), config->start_order};
+  const bool preloads = std::any_of(config->children.begin(), config->children.end(),
+                                    [](const auto& c) { return c.second.preload; });
+  return ConfigSummary{config->children.size(), config->start_order,
+                       preloads ? shim.path : std::string()};
 }
 
 // Whether this process is the new image of a re-exec: the state says so, for our pid.
@@ -107,7 +129,8 @@ mlock::Result<void, RunError> run(const Options& options) {
                    "again and adopts them");
     return Unexpected(std::move(e));
   };
-  ConfigResult config = load_config(sources);
+  const PreloadShim shim = preload_shim(options);
+  ConfigResult config = load_checked(sources, shim);
   if (!config) {
     for (const ConfigProblem& p : config.error()) log_error(p.to_string());
     return fail(RunError{
@@ -171,8 +194,8 @@ mlock::Result<void, RunError> run(const Options& options) {
   }
   EventLoop& loop = daemon->loop;
   Supervisor supervisor(
-      daemon->system, std::move(*config), [sources] { return load_config(sources); },
-      notify_socket->path(), options.preload_path);
+      daemon->system, std::move(*config), [sources, shim] { return load_checked(sources, shim); },
+      notify_socket->path(), shim.path);
   supervisor.set_on_finished([&loop] { loop.quit(0); });
   std::unique_ptr<BusService> bus;
   std::unique_ptr<Reexecutor> reexecutor;
@@ -202,6 +225,9 @@ mlock::Result<void, RunError> run(const Options& options) {
         daemon->system.reap_strays(reexecutor->check_pid());
     }
   });
+  if (shim.origin == PreloadShim::Origin::BuildTree)
+    log_notice("preload shim: " + shim.path +
+               " (built with this binary; " MLOCK_PRELOAD_INSTALLED " is not installed)");
   log_notice("mlock-supervisor " MLOCK_SUPERVISOR_VERSION +
              std::string(reexec ? " re-executed, taking over " : " starting ") +
              std::to_string(supervisor.children().size()) + " children");

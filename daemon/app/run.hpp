@@ -28,7 +28,10 @@ struct RunError {
 struct ConfigSummary {
   std::size_t children = 0;
   std::vector<std::string> start_order;
-  // "configuration OK: 3 child(ren); start order: a, b, c"
+  // The shim children with "preload": true get; "" when no child has it.
+  std::string preload_shim;
+  // "configuration OK: 3 child(ren); start order: a, b, c", then "; preload shim: PATH"
+  // when preload_shim is set
   std::string to_string() const;
 };
 

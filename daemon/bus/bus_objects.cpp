@@ -116,6 +116,8 @@ ChildProperties child_properties(const Child& c) {
   p.state = to_string(c.state());
   p.pid = static_cast<std::uint32_t>(c.pid());
   p.started_at_us = wall_us(c.started_at_us());
+  p.state_changed_at_us = wall_us(c.state_changed_at_us());
+  p.exited_at_us = wall_us(c.exited_at_us());
   p.adopted = c.adopted();
   p.adopted_at_us = wall_us(c.adopted_at_us());
   p.is_locked = c.is_locked();
@@ -138,7 +140,9 @@ ChildProperties child_properties(const Child& c) {
   p.lock_report = c.lock_report_text();
   p.restarts = c.restarts();
   p.last_exit_status = c.last_exit_status();
+  p.last_exit_code = c.last_exit_code();
   p.last_failure = c.last_failure();
+  p.lock_losses = c.lock_losses();
   p.command = c.spec().exec;
   p.swap_device = c.swap_device();
   p.swap_state = to_string(c.swap().state());
@@ -338,6 +342,8 @@ std::string ChildObject::Name() { return name_; }
 std::string ChildObject::State() { return current().state; }
 uint32_t ChildObject::Pid() { return current().pid; }
 uint64_t ChildObject::StartedAt() { return current().started_at_us; }
+uint64_t ChildObject::StateChangedAt() { return current().state_changed_at_us; }
+uint64_t ChildObject::ExitedAt() { return current().exited_at_us; }
 bool ChildObject::Adopted() { return current().adopted; }
 uint64_t ChildObject::AdoptedAt() { return current().adopted_at_us; }
 bool ChildObject::IsLocked() { return current().is_locked; }
@@ -353,7 +359,9 @@ bool ChildObject::MustBeLocked() { return current().must_be_locked; }
 std::string ChildObject::LockReport() { return current().lock_report; }
 uint32_t ChildObject::Restarts() { return current().restarts; }
 int32_t ChildObject::LastExitStatus() { return current().last_exit_status; }
+std::string ChildObject::LastExitCode() { return current().last_exit_code; }
 std::string ChildObject::LastFailure() { return current().last_failure; }
+uint32_t ChildObject::LockLosses() { return current().lock_losses; }
 std::vector<std::string> ChildObject::Command() { return current().command; }
 std::vector<sdbus::Struct<uint32_t, std::string, bool, uint64_t, uint64_t>>
 ChildObject::Processes() {

@@ -92,6 +92,8 @@ class ChildObject final
   std::string State() override;
   uint32_t Pid() override;
   uint64_t StartedAt() override;
+  uint64_t StateChangedAt() override;
+  uint64_t ExitedAt() override;
   bool Adopted() override;
   uint64_t AdoptedAt() override;
   bool IsLocked() override;
@@ -114,7 +116,9 @@ class ChildObject final
   std::string LockReport() override;
   uint32_t Restarts() override;
   int32_t LastExitStatus() override;
+  std::string LastExitCode() override;
   std::string LastFailure() override;
+  uint32_t LockLosses() override;
   std::vector<std::string> Command() override;
   std::string SwapDevice() override;
   std::string SwapState() override;

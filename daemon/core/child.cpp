@@ -25,6 +25,15 @@ std::string exit_text(const ExitStatus& status) {
                          : "exited with status " + std::to_string(status.code);
 }
 
+constexpr const char* kStartLimitHit = "start limit hit: ";
+
+const char* exit_code_text(const ExitStatus& status) {
+  return !status.known   ? kExitCodeUnknown
+         : status.dumped ? kExitCodeDumped
+         : status.killed ? kExitCodeKilled
+                         : kExitCodeExited;
+}
+
 std::string seconds_text(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3g s", s);
@@ -40,7 +49,9 @@ Child::Child(ChildContext context, ChildSpec spec)
       swap_(
           ctx_.system, ctx_.timers, spec_.name,
           [this] { ctx_.listener.on_child_event(*this, ChildListener::Event::Changed); },
-          [this](std::optional<std::string> error) { on_swap_off(std::move(error)); }) {}
+          [this](std::optional<std::string> error) { on_swap_off(std::move(error)); }) {
+  state_changed_at_us_ = wall_us(ctx_.system);
+}
 
 Child::~Child() {
   if (process_.valid()) ctx_.system.release(process_, true);
@@ -49,6 +60,7 @@ Child::~Child() {
 void Child::set_state(ChildState state) {
   if (state_ == state) return;
   state_ = state;
+  state_changed_at_us_ = wall_us(ctx_.system);
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
 }
 
@@ -71,17 +83,22 @@ void Child::start(bool manual) {
   }
   timer_.disarm();
   if (start_limit_hit()) {
-    const std::string limit = "start limit hit: more than " +
+    const std::string limit = std::string(kStartLimitHit) + "more than " +
                               std::to_string(spec_.start_limit_burst) + " starts in " +
                               seconds_text(spec_.start_limit_interval_sec);
     // Giving up on a backend whose swap is still on hangs every process with a page
     // there for good: it is started again (with its backoff), past any limit.
     if (spec_.swap && swap_.active()) {
-      log_critical(name() + ": " + limit + ", but its swap on " + swap_.device() +
-                   " is still on: starting it anyway");
+      log_critical(about(kMessageIdSwapBackendLost), name() + ": " + limit + ", but its swap on " +
+                                                         swap_.device() +
+                                                         " is still on: starting it anyway");
     } else {
-      last_failure_ = limit;
-      log_error(name() + ": " + last_failure_ + "; not restarting until asked");
+      // The failure that led here is the root cause an operator needs: kept in the text.
+      const std::string cause = last_failure_.rfind(kStartLimitHit, 0) == 0 ? "" : last_failure_;
+      last_failure_ = limit + (cause.empty() ? "" : "; last: " + cause);
+      log_error(about(kMessageIdStartFailed),
+                name() + ": " + limit + "; not restarting until asked" +
+                    (cause.empty() ? "" : "; last failure: " + cause));
       settle(ChildState::Failed);
       return;
     }
@@ -131,7 +148,7 @@ void Child::spawn() {
   swap_refusal_.clear();
   swap_.new_backend();
   if (!spawned) {
-    last_exit_status_ = 127;
+    note_exit(ExitStatus{false, 127});
     fail_start(spawned.error().message());
     return;
   }
@@ -139,7 +156,7 @@ void Child::spawn() {
   adopted_ = false;
   started_at_us_ = wall_us(ctx_.system);
   ctx_.system.store_handle(stored_handle_name(), process_);
-  log_info(name() + ": started, pid " + std::to_string(process_.pid));
+  log_info(about(), name() + ": started, pid " + std::to_string(process_.pid));
   set_state(ChildState::Starting);
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);  // pid changed
   if (spec_.ready == Readiness::Exec) {
@@ -153,8 +170,8 @@ void Child::become_ready() {
   timer_.disarm();
   ready_since_ = ctx_.system.now();
   start_settled_ = true;
-  log_info(name() + ": ready" +
-           (report_ ? ", " + duende::supervisor::lock_report_text(*report_) : ""));
+  log_info(about(), name() + ": ready" +
+                        (report_ ? ", " + duende::supervisor::lock_report_text(*report_) : ""));
   set_state(ChildState::Running);
   ctx_.listener.on_child_event(*this, ChildListener::Event::Ready);
   // Its swap goes on once /proc shows it locked: read now rather than at the next tick.
@@ -164,7 +181,7 @@ void Child::become_ready() {
 
 void Child::fail_start(const std::string& reason) {
   last_failure_ = reason;
-  log_error(name() + ": failed to start: " + reason);
+  log_error(about(kMessageIdStartFailed), name() + ": failed to start: " + reason);
   if (is_active()) {  // still running (a start timeout, a failed lock): end it first
     failing_start_ = true;
     begin_stop();
@@ -205,8 +222,8 @@ void Child::schedule_restart_or_settle(bool failure) {
   ++backoff_step_;
   ++restarts_;
   start_settled_ = true;
-  log_notice(name() + ": restarting in " + seconds_text(delay) + " (restart " +
-             std::to_string(restarts_) + ")");
+  log_notice(about(), name() + ": restarting in " + seconds_text(delay) + " (restart " +
+                          std::to_string(restarts_) + ")");
   set_state(ChildState::Backoff);
   timer_.arm(seconds(delay));
 }
@@ -230,8 +247,8 @@ bool Child::follow_tree(const ExitStatus& status) {
   const pid_t before = process_.pid;
   ctx_.system.release(process_, false);
   process_ = std::move(*next);
-  last_exit_status_ = status.as_int();
-  log(state_ == ChildState::Stopping ? LogLevel::Info : LogLevel::Notice,
+  note_exit(status);
+  log(state_ == ChildState::Stopping ? LogLevel::Info : LogLevel::Notice, about(),
       name() + ": main process " + std::to_string(before) + " " + exit_text(status) +
           "; its cgroup still has processes: following pid " + std::to_string(process_.pid) +
           (state_ == ChildState::Stopping ? " until the rest is killed" : ""));
@@ -248,6 +265,12 @@ void Child::close_process() {
   reset_figures();
 }
 
+void Child::note_exit(const ExitStatus& status) {
+  last_exit_status_ = status.as_int();
+  last_exit_code_ = exit_code_text(status);
+  exited_at_us_ = wall_us(ctx_.system);
+}
+
 void Child::on_exited(ExitStatus status) {
   const ChildState was = state_;
   const std::string how = exit_text(status);
@@ -255,7 +278,7 @@ void Child::on_exited(ExitStatus status) {
   check_oom_kills();  // before its cgroup goes: the OOM killer may be why it ended
   const bool swap_lost = swap_died_with(was);
   close_process();
-  last_exit_status_ = exit_status;
+  note_exit(status);
   timer_.disarm();
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
   if (stop_pending_) {  // it died while its swap was being turned off
@@ -270,7 +293,7 @@ void Child::on_exited(ExitStatus status) {
   if (before_ready) reason += " before it was ready";
   if (!lock_failure_.empty()) reason += " (" + lock_failure_ + ")";
   log(exit_status == 0 && !before_ready ? LogLevel::Notice : LogLevel::Error,
-      name() + ": " + reason);
+      about(before_ready ? kMessageIdStartFailed : std::string_view()), name() + ": " + reason);
   if (exit_status != 0 || before_ready) last_failure_ = reason;
   schedule_restart_or_settle(exit_status != 0 || before_ready);
 }
@@ -278,11 +301,11 @@ void Child::on_exited(ExitStatus status) {
 void Child::on_exited_stopping(const std::string& how) {
   if (failing_start_) {  // we ended a start that failed: restart by policy
     failing_start_ = false;
-    log_info(name() + ": ended (" + how + ")");
+    log_info(about(), name() + ": ended (" + how + ")");
     schedule_restart_or_settle(true);
     return;
   }
-  log_info(name() + ": stopped (" + how + ")");
+  log_info(about(), name() + ": stopped (" + how + ")");
   if (start_after_stop_ || next_spec_)
     schedule_restart_or_settle(false);
   else
@@ -305,8 +328,8 @@ void Child::on_timer() {
       break;
     case ChildState::Stopping:
       if (!killed_) {
-        log_warning(name() + ": did not stop within " + seconds_text(spec_.stop_timeout_sec) +
-                    "; sending SIGKILL");
+        log_warning(about(), name() + ": did not stop within " +
+                                 seconds_text(spec_.stop_timeout_sec) + "; sending SIGKILL");
         killed_ = true;
         send_signal(SIGKILL);
       }

@@ -195,9 +195,9 @@ class Child {
   // How long a new process of the tree may run unlocked (an exec'd helper locks itself
   // again once its program is loaded) before that counts as a lost lock.
   static constexpr Clock::duration kTreeGrace = std::chrono::seconds(2);
-  // in_trouble() of api/child_state.hpp, or a lost lock not yet recovered, or its swap
-  // failed (a swapon that failed, a swapoff that refused a stop, its backend died).
-  // A refused stop is trouble until the swap goes off: the operator asked for a stop.
+  // in_trouble() of api/child_state.hpp (which counts failed and backoff), or a lost lock not yet
+  // recovered, or its swap failed (a swapon that failed, a swapoff that refused a stop, its backend
+  // died). A refused stop is trouble until the swap goes off: the operator asked for a stop.
   bool in_trouble() const {
     return lock_in_trouble() || swap_.state() == SwapState::Failed || !swap_refusal_.empty();
   }
@@ -212,8 +212,23 @@ class Child {
   unsigned restarts() const { return restarts_; }
   // Exit code of the last process; -N when killed by signal N; 0 before any exit.
   int last_exit_status() const { return last_exit_status_; }
+  // How the last process ended: kExitCodeExited, …Killed, …Dumped, …Unknown
+  // (api/child_properties.hpp); "" before any exit.
+  const std::string& last_exit_code() const { return last_exit_code_; }
+  // Wall-clock microseconds: when the child entered its current state (when it was
+  // configured, for one still in its first state), and when its last process ended (0
+  // before any exit). Both survive a supervisor restart or re-exec.
+  std::int64_t state_changed_at_us() const { return state_changed_at_us_; }
+  std::int64_t exited_at_us() const { return exited_at_us_; }
+  // How many times it lost its lock (check_lock() found it running unlocked, with pages
+  // in swap, unlocked mappings or unlocked processes, after it had been locked or since
+  // it became ready) since it was configured: counted across its restarts and kept
+  // through a supervisor restart or re-exec. A lacking IO_FLUSHER is not counted.
+  unsigned lock_losses() const { return lock_losses_; }
   // Why the child last failed ("exec /x: No such file or directory", "start timeout: no
   // lock report", "lock: Operation not permitted", "exited with status 3"), "" if none.
+  // At the start limit, "start limit hit: more than N starts in S s; last: " and the
+  // failure before it (the root cause), when there was one.
   const std::string& last_failure() const { return last_failure_; }
 
   // The swap it backs (child_swap.cpp): its configured device, else the one it named in
@@ -229,6 +244,8 @@ class Child {
   void update_swap(const std::vector<SwapArea>& areas);
 
  private:
+  // The journal fields of a line about this child.
+  LogFields about(std::string_view message_id = {}) const { return {name(), message_id}; }
   void spawn();
   void become_ready();
   void on_process_event();
@@ -252,6 +269,7 @@ class Child {
   void check_io_flusher();
   void check_headroom();
   void check_oom_kills();
+  void note_exit(const ExitStatus& status);
   void on_exited(ExitStatus status);
   void on_exited_stopping(const std::string& how);
   void on_timer();
@@ -291,7 +309,11 @@ class Child {
   Clock::time_point ready_since_{};
   unsigned restarts_ = 0;
   int last_exit_status_ = 0;
+  std::string last_exit_code_;
   std::string last_failure_;
+  std::int64_t state_changed_at_us_ = 0;
+  std::int64_t exited_at_us_ = 0;
+  unsigned lock_losses_ = 0;
   bool adopted_ = false;
   std::int64_t adopted_at_us_ = 0;
   std::int64_t started_at_us_ = 0;

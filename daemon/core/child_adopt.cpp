@@ -17,7 +17,8 @@ bool Child::adopt(const SavedChild& saved, int fd) {
   auto adopted =
       ctx_.system.adopt(Adoption{saved.pid, saved.start_time, fd}, [this] { on_process_event(); });
   if (!adopted) {
-    log_notice(name() + ": not adopting pid " + std::to_string(saved.pid) + ": " + adopted.error());
+    log_notice(about(),
+               name() + ": not adopting pid " + std::to_string(saved.pid) + ": " + adopted.error());
     return false;
   }
   process_ = *adopted;
@@ -43,9 +44,9 @@ bool Child::adopt(const SavedChild& saved, int fd) {
       saved.state == ChildState::Stopping || saved.state == ChildState::Starting
           ? saved.state
           : ChildState::Running;
-  log_notice(name() + ": adopted pid " + std::to_string(process_.pid) + " (" +
-             to_string(adopted_as) + ", VmLck " + std::to_string(memory_.locked_bytes / 1024) +
-             " KiB)");
+  log_notice(about(), name() + ": adopted pid " + std::to_string(process_.pid) + " (" +
+                          to_string(adopted_as) + ", VmLck " +
+                          std::to_string(memory_.locked_bytes / 1024) + " KiB)");
   switch (adopted_as) {
     case ChildState::Stopping:  // it was being stopped: finish that
       start_after_stop_ = saved.then_start;
@@ -69,6 +70,9 @@ bool Child::adopt(const SavedChild& saved, int fd) {
       check_lock();  // verified now, not at the next tick
       break;
   }
+  // Still in the state the earlier supervisor saw it enter: since then, not since now.
+  if (state_ == saved.state && saved.state_changed_at_us > 0)
+    state_changed_at_us_ = saved.state_changed_at_us;
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);  // its pid
   return true;
 }
@@ -77,7 +81,12 @@ bool Child::restore(const SavedChild& saved) {
   restarts_ = saved.restarts;
   backoff_step_ = saved.backoff_step;
   last_exit_status_ = saved.last_exit_status;
+  last_exit_code_ = saved.last_exit_code;
   last_failure_ = saved.last_failure;
+  exited_at_us_ = saved.exited_at_us;
+  lock_losses_ = saved.lock_losses;
+  if (saved.state == state_ && saved.state_changed_at_us > 0)
+    state_changed_at_us_ = saved.state_changed_at_us;
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
   if (saved.pid == 0 && saved.state == ChildState::Stopped) {
     settle(ChildState::Stopped);
@@ -96,7 +105,11 @@ SavedChild Child::saved() const {
   s.restarts = restarts_;
   s.backoff_step = backoff_step_;
   s.last_exit_status = last_exit_status_;
+  s.last_exit_code = last_exit_code_;
   s.last_failure = last_failure_;
+  s.state_changed_at_us = state_changed_at_us_;
+  s.exited_at_us = exited_at_us_;
+  s.lock_losses = lock_losses_;
   s.locked = is_locked();
   if (report_) s.lock_report = mlock::format_lock_report(*report_);
   s.started_at_us = started_at_us();

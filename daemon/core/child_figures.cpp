@@ -48,8 +48,8 @@ void Child::refresh_process(bool coverage) {
 bool Child::warn_inspect(const mlock::InspectError& error, bool smaps) {
   const bool refused = error.error_number == EACCES || error.error_number == EPERM;
   if (error.error_number != ESRCH && !inspect_warned_)
-    log_warning(name() + ": " + error.message +
-                (smaps && refused ? "; checking VmLck and VmSwap only" : ""));
+    log_warning(about(), name() + ": " + error.message +
+                             (smaps && refused ? "; checking VmLck and VmSwap only" : ""));
   if (error.error_number != ESRCH) inspect_warned_ = true;
   return refused;
 }

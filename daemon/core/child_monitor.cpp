@@ -21,13 +21,14 @@ void Child::handle_notify(const NotifyMessage& message, Clock::duration full_che
   }
   unsigned suppressed = 0;
   if (++datagrams_in_window_ == kFloodDatagramsPerSecond + 1 && flood_log_.allow(now, suppressed))
-    log_warning(
-        name() + ": flooding the notify socket (more than " +
-        std::to_string(kFloodDatagramsPerSecond) +
-        " datagrams a second); its reports are checked against /proc at most every " +
-        std::to_string(
-            std::chrono::duration_cast<std::chrono::milliseconds>(kReportRefreshInterval).count()) +
-        " ms");
+    log_warning(about(),
+                name() + ": flooding the notify socket (more than " +
+                    std::to_string(kFloodDatagramsPerSecond) +
+                    " datagrams a second); its reports are checked against /proc at most every " +
+                    std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       kReportRefreshInterval)
+                                       .count()) +
+                    " ms");
   if (message.lock) {
     const bool news = report_ != message.lock;
     report_ = message.lock;
@@ -85,14 +86,16 @@ void Child::check_lock() {
   lock_lost_ = lost;
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
   if (!lost) {
-    log_notice(name() + ": locked again (VmLck " + std::to_string(memory_.locked_bytes / 1024) +
-               " KiB)");
+    log_notice(about(), name() + ": locked again (VmLck " +
+                            std::to_string(memory_.locked_bytes / 1024) + " KiB)");
     return;
   }
-  log_warning(name() + ": lost its lock: VmLck " + std::to_string(memory_.locked_bytes / 1024) +
-              " KiB, VmSwap " + std::to_string(memory_.swapped_bytes / 1024) + " KiB" +
-              lost_lock_details() +
-              (spec_.on_lock_lost == OnLockLost::Restart ? "; restarting" : ""));
+  ++lock_losses_;
+  log_warning(about(kMessageIdLockLost),
+              name() + ": lost its lock: VmLck " + std::to_string(memory_.locked_bytes / 1024) +
+                  " KiB, VmSwap " + std::to_string(memory_.swapped_bytes / 1024) + " KiB" +
+                  lost_lock_details() +
+                  (spec_.on_lock_lost == OnLockLost::Restart ? "; restarting" : ""));
   ctx_.listener.on_child_event(*this, ChildListener::Event::LockLost);
   if (spec_.on_lock_lost == OnLockLost::Restart) restart(false);
 }
@@ -127,16 +130,16 @@ void Child::check_io_flusher() {
   io_flusher_lost_ = lost;
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
   if (!lost) {
-    log_notice(name() + ": every thread carries IO_FLUSHER again");
+    log_notice(about(), name() + ": every thread carries IO_FLUSHER again");
     return;
   }
   const TreeFigures& f = figures_;
-  log_warning(name() + ": lacks IO_FLUSHER (PF_MEMALLOC_NOIO|PF_LOCAL_THROTTLE; " +
-              "PR_SET_IO_FLUSHER needs CAP_SYS_RESOURCE): " +
-              std::to_string(f.threads - f.io_flusher_threads) + " of " +
-              std::to_string(f.threads) + " threads without it, first " +
-              escape_control(f.first_other_thread) +
-              (spec_.on_lock_lost == OnLockLost::Restart ? "; restarting" : ""));
+  log_warning(about(), name() + ": lacks IO_FLUSHER (PF_MEMALLOC_NOIO|PF_LOCAL_THROTTLE; " +
+                           "PR_SET_IO_FLUSHER needs CAP_SYS_RESOURCE): " +
+                           std::to_string(f.threads - f.io_flusher_threads) + " of " +
+                           std::to_string(f.threads) + " threads without it, first " +
+                           escape_control(f.first_other_thread) +
+                           (spec_.on_lock_lost == OnLockLost::Restart ? "; restarting" : ""));
   if (spec_.on_lock_lost == OnLockLost::Restart) restart(false);
 }
 
@@ -151,12 +154,14 @@ void Child::check_headroom() {
   headroom_low_ = low;
   unsigned suppressed = 0;
   if (!low || !headroom_log_.allow(ctx_.system.now(), suppressed)) return;
-  log_warning(name() + ": memlock headroom low: " + std::to_string(headroom / 1024) +
-              " KiB left of RLIMIT_MEMLOCK " + std::to_string(*figures_.memlock_limit / 1024) +
-              " KiB (VmLck of pid " + std::to_string(process_.pid) + " " +
-              std::to_string(processes_[0].locked_bytes / 1024) +
-              " KiB); MCL_FUTURE makes later allocations fail at the limit" +
-              (suppressed ? " (" + std::to_string(suppressed) + " such lines suppressed)" : ""));
+  log_warning(
+      about(),
+      name() + ": memlock headroom low: " + std::to_string(headroom / 1024) +
+          " KiB left of RLIMIT_MEMLOCK " + std::to_string(*figures_.memlock_limit / 1024) +
+          " KiB (VmLck of pid " + std::to_string(process_.pid) + " " +
+          std::to_string(processes_[0].locked_bytes / 1024) +
+          " KiB); MCL_FUTURE makes later allocations fail at the limit" +
+          (suppressed ? " (" + std::to_string(suppressed) + " such lines suppressed)" : ""));
 }
 
 // memory.events oom_kill of its cgroup: each rise is said, and counted in oom_kills().
@@ -167,9 +172,9 @@ void Child::check_oom_kills() {
   oom_seen_ = now;
   if (now <= seen) return;
   oom_kills_ += now - seen;
-  log_warning(name() + ": the OOM killer ended " + std::to_string(now - seen) + " process" +
-              (now - seen == 1 ? "" : "es") + " of its cgroup (" + std::to_string(oom_kills_) +
-              " in all)");
+  log_warning(about(), name() + ": the OOM killer ended " + std::to_string(now - seen) +
+                           " process" + (now - seen == 1 ? "" : "es") + " of its cgroup (" +
+                           std::to_string(oom_kills_) + " in all)");
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
 }
 

@@ -15,7 +15,8 @@ void Child::begin_stop() {
   if (stop_pending_) return;  // its swap is being turned off: the signal follows
   if (spec_.swap && swap_.turn_off()) {
     stop_pending_ = true;
-    log_notice(name() + ": turning its swap on " + swap_.device() + " off before the stop");
+    log_notice(about(),
+               name() + ": turning its swap on " + swap_.device() + " off before the stop");
     return;
   }
   signal_stop();
@@ -40,12 +41,13 @@ void Child::send_signal(int signo) {
   const std::string pid = std::to_string(process_.pid);
   if (error != 0)
     log_warning(
+        about(),
         name() + ": cannot send " + sigabbrev_np(signo) + " to pid " + pid + ": " +
-        std::strerror(error) +
-        (error == EPERM ? " (the supervisor needs CAP_KILL for another user's child)" : ""));
+            std::strerror(error) +
+            (error == EPERM ? " (the supervisor needs CAP_KILL for another user's child)" : ""));
   else if (group_error != 0)
-    log_warning(name() + ": cannot signal process group " + pid + ": " +
-                std::strerror(group_error));
+    log_warning(about(), name() + ": cannot signal process group " + pid + ": " +
+                             std::strerror(group_error));
 }
 
 void Child::stop(bool force, StopDone done) {

@@ -23,13 +23,13 @@ std::string Child::swap_device() const {
 void Child::note_swap_device(const std::string& device) {
   if (!spec_.swap || !spec_.swap->device.empty() || device == reported_swap_device_) return;
   if (device.empty() || device.front() != '/' || device.size() > kMaxDevicePath) {
-    log_warning(name() + ": ignored " + std::string(kSwapDeviceField) +
-                ": not an absolute path of at most 4096 bytes");
+    log_warning(about(), name() + ": ignored " + std::string(kSwapDeviceField) +
+                             ": not an absolute path of at most 4096 bytes");
     return;
   }
   if ((swap_.active() || swap_.busy()) && device != swap_.device()) {
-    log_warning(name() + ": ignored " + std::string(kSwapDeviceField) + "=" + device +
-                ": its swap on " + swap_.device() + " is on");
+    log_warning(about(), name() + ": ignored " + std::string(kSwapDeviceField) + "=" + device +
+                             ": its swap on " + swap_.device() + " is on");
     return;
   }
   reported_swap_device_ = device;
@@ -44,7 +44,7 @@ void Child::maybe_turn_swap_on() {
   const std::string device = swap_device();
   if (device.empty()) return;  // until it names one
   swap_tried_ = true;
-  log_info(name() + ": ready and locked; turning swap on " + device + " on");
+  log_info(about(), name() + ": ready and locked; turning swap on " + device + " on");
   swap_.turn_on(device, *spec_.swap);
 }
 
@@ -57,8 +57,9 @@ void Child::on_swap_off(std::optional<std::string> error) {
     return;
   }
   if (force_stop_) {
-    log_critical(name() + ": swap on " + swap_.device() + " cannot be turned off (" + *error +
-                 "); stopping it anyway as forced: processes whose pages are there will hang");
+    log_critical(about(),
+                 name() + ": swap on " + swap_.device() + " cannot be turned off (" + *error +
+                     "); stopping it anyway as forced: processes whose pages are there will hang");
     signal_stop();
     return;
   }
@@ -71,8 +72,8 @@ void Child::refuse_stop(const std::string& error) {
   next_spec_.reset();
   swap_refusal_ = "swap on " + swap_.device() + " cannot be turned off: " + error;
   stop_refused_at_ = ctx_.system.now();
-  log_error(name() + ": stop refused: " + swap_refusal_ +
-            "; it keeps running (mlockctl stop --force stops it anyway)");
+  log_error(about(), name() + ": stop refused: " + swap_refusal_ +
+                         "; it keeps running (mlockctl stop --force stops it anyway)");
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
   finish_stop_waiters(swap_refusal_);
 }
@@ -87,9 +88,10 @@ void Child::finish_stop_waiters(const std::string& refusal) {
 // while it was not being stopped (a forced stop already said what it costs).
 bool Child::swap_died_with(ChildState was) {
   if (!spec_.swap || !swap_.active() || was == ChildState::Stopping) return false;
-  log_critical(name() + " died with swap on " + swap_.device() +
-               ": processes whose pages are there will hang" +
-               (stop_pending_ ? "" : "; restarting it, whatever its restart policy"));
+  log_critical(about(kMessageIdSwapBackendLost),
+               name() + " died with swap on " + swap_.device() +
+                   ": processes whose pages are there will hang" +
+                   (stop_pending_ ? "" : "; restarting it, whatever its restart policy"));
   swap_.backend_lost();
   ctx_.listener.on_child_event(*this, ChildListener::Event::SwapLost);
   return true;
@@ -114,7 +116,7 @@ void Child::adopt_swap(const SavedChild& saved) {
   if (auto text = ctx_.system.read_proc_swaps()) areas = parse_proc_swaps(*text);
   swap_.adopt(device, areas);
   swap_tried_ = saved.swap_active || swap_.active();
-  if (swap_.active()) log_notice(name() + ": its swap on " + device + " is on");
+  if (swap_.active()) log_notice(about(), name() + ": its swap on " + device + " is on");
 }
 
 }  // namespace duende::supervisor

@@ -75,6 +75,10 @@ std::string to_json(const SavedChild& c) {
             {"backoff_step", c.backoff_step},
             {"last_exit_status", c.last_exit_status},
             {"last_failure", c.last_failure},
+            {"last_exit_code", c.last_exit_code},
+            {"state_changed_at_us", c.state_changed_at_us},
+            {"exited_at_us", c.exited_at_us},
+            {"lock_losses", c.lock_losses},
             {"locked", c.locked},
             {"lock_report", c.lock_report},
             {"started_at_us", c.started_at_us},
@@ -124,6 +128,13 @@ mlock::Result<SavedChild, std::string> parse_saved_child(std::string_view text) 
     child.backoff_step = whole<unsigned>(c, "backoff_step");
     child.last_exit_status = whole<int>(c, "last_exit_status");
     child.last_failure = c.at("last_failure").get<std::string>();
+    // Newer fields, absent from the files of an older supervisor.
+    if (c.contains("last_exit_code"))
+      child.last_exit_code = c.at("last_exit_code").get<std::string>();
+    if (c.contains("state_changed_at_us"))
+      child.state_changed_at_us = whole<std::int64_t>(c, "state_changed_at_us");
+    if (c.contains("exited_at_us")) child.exited_at_us = whole<std::int64_t>(c, "exited_at_us");
+    if (c.contains("lock_losses")) child.lock_losses = whole<unsigned>(c, "lock_losses");
     child.locked = c.at("locked").get<bool>();
     child.lock_report = c.at("lock_report").get<std::string>();
     child.started_at_us = whole<std::int64_t>(c, "started_at_us");

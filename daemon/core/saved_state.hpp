@@ -27,6 +27,11 @@ struct SavedChild {
   unsigned backoff_step = 0;
   int last_exit_status = 0;
   std::string last_failure;
+  // Added after version 1 was fixed: absent in older files, read as "", 0.
+  std::string last_exit_code;            // kExitCodeExited, … ("" before any exit)
+  std::int64_t state_changed_at_us = 0;  // wall clock, when it entered `state`
+  std::int64_t exited_at_us = 0;         // wall clock, when its last process ended
+  unsigned lock_losses = 0;
   bool locked = false;             // VmLck > 0 at the last check
   std::string lock_report;         // its last lock report (format_lock_report), "" for none
   std::int64_t started_at_us = 0;  // wall clock, when its process started

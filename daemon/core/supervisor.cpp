@@ -162,6 +162,10 @@ std::string Supervisor::status_line() const {
   for (const auto& [name, child] : children_) {
     if (child->state() == ChildState::Failed)
       problems.push_back(name + " failed: " + child->last_failure());
+    else if (child->state() == ChildState::Backoff)
+      problems.push_back(
+          name + " restarting" +
+          (child->last_failure().empty() ? std::string() : " after: " + child->last_failure()));
     else if (child->lock_lost())
       problems.push_back(name + " lost its lock");
     else if (child->io_flusher_lost())
@@ -349,7 +353,7 @@ duende::mlock::Result<void, ActionError> Supervisor::start_child(const std::stri
     return Unexpected(
         ActionError{ActionError::Kind::InvalidState, name + " is already " + to_string(s)});
   pending_start_.erase(name);
-  log_notice(name + ": start requested");
+  log_notice(LogFields{name}, name + ": start requested");
   (*child)->start(true);
   update_state();
   return {};
@@ -379,9 +383,10 @@ duende::mlock::Result<void, ActionError> Supervisor::stop_child(const std::strin
     return Unexpected(ActionError{ActionError::Kind::InvalidState, name + " is already stopped"});
   pending_start_.erase(name);
   if (force)
-    log_warning(name + ": forced stop requested: it stops even if its swap cannot be turned off");
+    log_warning(LogFields{name},
+                name + ": forced stop requested: it stops even if its swap cannot be turned off");
   else
-    log_notice(name + ": stop requested");
+    log_notice(LogFields{name}, name + ": stop requested");
   (*child)->stop(force, stop_outcome(std::move(done)));
   update_state();
   return {};
@@ -392,7 +397,7 @@ duende::mlock::Result<void, ActionError> Supervisor::restart_child(const std::st
   auto child = lookup(name);
   if (!child) return Unexpected(child.error());
   pending_start_.erase(name);
-  log_notice(name + ": restart requested");
+  log_notice(LogFields{name}, name + ": restart requested");
   (*child)->restart(true, stop_outcome(std::move(done)));
   update_state();
   return {};

@@ -172,7 +172,8 @@ void Supervisor::adopt_children(SavedState saved) {
       entry.then_start = false;
       dirty_children_.insert(entry.name);  // its file: removed once it is gone
       if (child->adopt(entry, fd)) {
-        log_notice(entry.name + ": no longer in the configuration; stopping it");
+        log_notice(LogFields{entry.name},
+                   entry.name + ": no longer in the configuration; stopping it");
         retiring_.insert(entry.name);
         children_.emplace(entry.name, std::move(child));
         dependents_.clear();
@@ -205,7 +206,8 @@ void Supervisor::adopt_children(SavedState saved) {
     pending_start_.erase(entry.name);
     if (definition_changed) {
       ++changed;
-      log_notice(entry.name + ": its definition changed while the supervisor was down; restarting");
+      log_notice(LogFields{entry.name},
+                 entry.name + ": its definition changed while the supervisor was down; restarting");
       child.replace_spec(configured);  // stops it, then starts it from `configured`
     }
   }

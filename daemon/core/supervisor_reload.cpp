@@ -70,7 +70,7 @@ void Supervisor::apply(Config next) {
   for (const auto& [name, child] : children_)
     if (!next.children.count(name) && !retiring_.count(name)) removed.push_back(name);
   for (const auto& name : removed) {
-    log_notice(name + ": removed from the configuration; stopping");
+    log_notice(LogFields{name}, name + ": removed from the configuration; stopping");
     pending_start_.erase(name);
     retiring_.insert(name);
     children_.at(name)->stop();
@@ -78,15 +78,15 @@ void Supervisor::apply(Config next) {
   for (auto& [name, child_config] : next.children) {
     const auto it = children_.find(name);
     if (it == children_.end()) {
-      log_notice(name + ": added to the configuration");
+      log_notice(LogFields{name}, name + ": added to the configuration");
       auto& child = children_[name] = std::make_unique<Child>(context(), child_config);
       pending_start_.insert(name);
       if (observer_) observer_->child_added(*child);
     } else if (retiring_.erase(name)) {
-      log_notice(name + ": back in the configuration");
+      log_notice(LogFields{name}, name + ": back in the configuration");
       it->second->replace_spec(child_config);
     } else if (!(it->second->spec() == child_config)) {
-      log_notice(name + ": definition changed; restarting");
+      log_notice(LogFields{name}, name + ": definition changed; restarting");
       it->second->replace_spec(child_config);
     }
   }

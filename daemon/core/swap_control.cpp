@@ -72,7 +72,8 @@ void SwapControl::set(SwapState state, std::string error) {
 std::optional<std::vector<SwapArea>> SwapControl::read_areas() {
   auto text = system_.read_proc_swaps();
   if (!text) {
-    log_warning(owner_ + ": cannot read /proc/swaps: " + std::strerror(text.error()));
+    log_warning(LogFields{owner_},
+                owner_ + ": cannot read /proc/swaps: " + std::strerror(text.error()));
     return std::nullopt;
   }
   return parse_proc_swaps(*text);
@@ -96,7 +97,8 @@ void SwapControl::turn_on(const std::string& device, const SwapSpec& spec) {
   off_wanted_ = false;
   if (listed()) {
     active_ = true;
-    log_notice(owner_ + ": swap on " + device_ + " is already active; taken as this child's");
+    log_notice(LogFields{owner_},
+               owner_ + ": swap on " + device_ + " is already active; taken as this child's");
     set(SwapState::On, "");
     return;
   }
@@ -179,12 +181,13 @@ void SwapControl::finish(bool ok, const std::string& why) {
 void SwapControl::after_swapon(bool ok, const std::string& failure) {
   active_ = listed();  // a swapon killed at its deadline may have got there
   if (ok || active_) {
-    log_notice(owner_ + ": swap on " + device_ + " is on (" + std::to_string(size_bytes_ / 1024) +
-               " KiB" +
-               (spec_.priority >= 0 ? ", priority " + std::to_string(spec_.priority) : "") + ")");
+    log_notice(
+        LogFields{owner_},
+        owner_ + ": swap on " + device_ + " is on (" + std::to_string(size_bytes_ / 1024) + " KiB" +
+            (spec_.priority >= 0 ? ", priority " + std::to_string(spec_.priority) : "") + ")");
     set(SwapState::On, "");
   } else if (!failure.empty()) {
-    log_error(owner_ + ": cannot turn swap on " + device_ + " on: " + failure);
+    log_error(LogFields{owner_}, owner_ + ": cannot turn swap on " + device_ + " on: " + failure);
     set(SwapState::Failed, failure);
   } else {
     set(SwapState::Off, "");
@@ -201,7 +204,7 @@ void SwapControl::after_swapon(bool ok, const std::string& failure) {
 void SwapControl::after_swapoff(bool ok, const std::string& failure) {
   active_ = listed();
   if (ok && !active_) {
-    log_notice(owner_ + ": swap on " + device_ + " is off");
+    log_notice(LogFields{owner_}, owner_ + ": swap on " + device_ + " is off");
     set(SwapState::Off, "");
     on_off_(std::nullopt);
     return;
@@ -243,8 +246,8 @@ void SwapControl::update(const std::vector<SwapArea>& areas) {
   used_bytes_ = a ? a->used_bytes : 0;
   if ((a != nullptr) != active_) {
     active_ = a != nullptr;
-    log_notice(owner_ + ": swap on " + device_ + " was turned " + (active_ ? "on" : "off") +
-               " outside the supervisor");
+    log_notice(LogFields{owner_}, owner_ + ": swap on " + device_ + " was turned " +
+                                      (active_ ? "on" : "off") + " outside the supervisor");
     set(active_ ? SwapState::On : SwapState::Off, "");
   }
   if (changed) on_change_();

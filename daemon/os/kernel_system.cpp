@@ -96,7 +96,8 @@ mlock::Result<ProcessHandle, SpawnError> KernelSystem::spawn(const SpawnRequest&
     return mlock::Unexpected(spawned.error());
   }
   // The child could not write these itself without risking a full pipe (os/spawn.hpp).
-  for (const std::string& warning : spawned->warnings) log_warning(log_identifier + ": " + warning);
+  for (const std::string& warning : spawned->warnings)
+    log_warning(LogFields{log_identifier}, log_identifier + ": " + warning);
   ProcessHandle process{spawned->pid, spawned->pidfd, process_start_time(spawned->pid).value_or(0),
                         req.cgroup};
   watch(process.pid);
@@ -122,7 +123,7 @@ std::optional<ExitStatus> KernelSystem::reap(const ProcessHandle& process) {
       ::waitid(kIdPidfd, static_cast<id_t>(process.handle), &info, WEXITED | WNOHANG) != 0 ||
       info.si_pid == 0)
     return std::nullopt;
-  return ExitStatus{info.si_code != CLD_EXITED, info.si_status};
+  return ExitStatus{info.si_code != CLD_EXITED, info.si_status, true, info.si_code == CLD_DUMPED};
 }
 
 int KernelSystem::signal(const ProcessHandle& process, int signo, int& group_error) {
@@ -179,7 +180,7 @@ void KernelSystem::release(ProcessHandle& process, bool kill_if_running) {
 namespace {
 
 ExitStatus from_wait_status(int status) {
-  if (WIFSIGNALED(status)) return ExitStatus{true, WTERMSIG(status)};
+  if (WIFSIGNALED(status)) return ExitStatus{true, WTERMSIG(status), true, WCOREDUMP(status) != 0};
   return ExitStatus{false, WEXITSTATUS(status)};
 }
 

@@ -4,16 +4,20 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 namespace duende::supervisor {
 
 namespace {
+
+int above_stdio(int fd);
 
 LogSink g_sink = nullptr;
 void* g_sink_context = nullptr;
@@ -32,6 +36,14 @@ struct Writer {
   std::uint64_t dropped = 0;
 };
 Writer g_writer;
+
+// The journal's native socket, when log_init() chose it.
+struct Journal {
+  int fd = -1;
+  std::uint64_t dropped = 0;  // entries the socket did not take, not yet reported
+  char entry[kJournalEntryBytes];
+};
+Journal g_journal;
 
 // Keeps errno as the caller left it: a caller may log and then look at errno.
 class SavedErrno {
@@ -134,14 +146,9 @@ void flush_all() {
   keep(line + written, n - written);  // the rest of a line begun
 }
 
-// "<N>" + the escaped message + "\n", at most kLogLineBytes; returns the length.
-std::size_t format_line(LogLevel level, std::string_view message, char* buf) {
+// Appends `message` escaped at buf[n], up to `limit`; returns the new length.
+std::size_t escape_into(std::string_view message, char* buf, std::size_t n, std::size_t limit) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::size_t n = 0;
-  buf[n++] = '<';
-  buf[n++] = static_cast<char>('0' + static_cast<int>(level));
-  buf[n++] = '>';
-  const std::size_t limit = kLogLineBytes - 1;  // room for the newline
   for (const char ch : message) {
     const auto c = static_cast<unsigned char>(ch);
     if (c == '\n' || c == '\r') {
@@ -158,8 +165,89 @@ std::size_t format_line(LogLevel level, std::string_view message, char* buf) {
       buf[n++] = ch;
     }
   }
+  return n;
+}
+
+// "<N>" + the escaped message + "\n", at most kLogLineBytes; returns the length.
+std::size_t format_line(LogLevel level, std::string_view message, char* buf) {
+  std::size_t n = 0;
+  buf[n++] = '<';
+  buf[n++] = static_cast<char>('0' + static_cast<int>(level));
+  buf[n++] = '>';
+  n = escape_into(message, buf, n, kLogLineBytes - 1);  // room for the newline
   buf[n++] = '\n';
   return n;
+}
+
+std::size_t put(char* buf, std::size_t n, std::string_view text) {
+  std::memcpy(buf + n, text.data(), text.size());
+  return n + text.size();
+}
+
+// A field's value as given, cut at 200 bytes and escaped (a child name or an id).
+std::size_t put_field(char* buf, std::size_t n, std::string_view key, std::string_view value) {
+  if (value.empty()) return n;
+  n = put(buf, n, key);
+  n = escape_into(value.substr(0, 200), buf, n, n + 4 * 200);
+  buf[n++] = '\n';
+  return n;
+}
+
+// "DEVICE:INODE" of $JOURNAL_STREAM names what fd 2 is.
+bool stderr_is_journal() {
+  const char* env = std::getenv("JOURNAL_STREAM");
+  if (!env || !*env) return false;
+  const char* end = env + std::strlen(env);
+  std::uint64_t dev = 0, ino = 0;
+  const auto d = std::from_chars(env, end, dev);
+  if (d.ec != std::errc() || d.ptr == end || *d.ptr != ':') return false;
+  const auto i = std::from_chars(d.ptr + 1, end, ino);
+  if (i.ec != std::errc() || i.ptr != end) return false;
+  struct stat st {};
+  return ::fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+int connect_journal(const char* path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (std::strlen(path) >= sizeof addr.sun_path) return -1;
+  std::strcpy(addr.sun_path, path);
+  const int fd = above_stdio(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (fd < 0) return -1;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// One datagram, never waiting: true when the journal took it.
+bool send_entry(const char* p, std::size_t n) {
+  while (true) {
+    if (::send(g_journal.fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) return true;
+    if (errno != EINTR) return false;
+  }
+}
+
+void journal_log(LogLevel level, const LogFields& fields, std::string_view message) {
+  Journal& j = g_journal;
+  if (j.dropped > 0) {
+    char text[128];
+    constexpr std::string_view kHead = "log: ";
+    constexpr std::string_view kTail = " entries dropped while the journal was not accepting";
+    std::size_t n = put(text, 0, kHead);
+    n = static_cast<std::size_t>(std::to_chars(text + n, text + 64, j.dropped).ptr - text);
+    n = put(text, n, kTail);
+    const std::size_t len =
+        format_journal_entry(LogLevel::Warning, {}, std::string_view(text, n), j.entry);
+    if (!send_entry(j.entry, len)) {
+      ++j.dropped;
+      return;
+    }
+    j.dropped = 0;
+  }
+  const std::size_t len = format_journal_entry(level, fields, message, j.entry);
+  if (!send_entry(j.entry, len)) ++j.dropped;
 }
 
 // A copy of `fd` numbered 3 or above (so it never stands in for a closed stdin or stdout).
@@ -175,6 +263,14 @@ int above_stdio(int fd) {
 void log_init() noexcept {
   const SavedErrno saved;
   Writer& w = g_writer;
+  if (g_journal.fd >= 0) ::close(g_journal.fd);
+  g_journal.fd = -1;
+  g_journal.dropped = 0;
+  const char* test_socket = std::getenv("MLOCK_SUPERVISOR_JOURNAL_SOCKET");
+  if (test_socket && *test_socket)
+    g_journal.fd = connect_journal(test_socket);
+  else if (stderr_is_journal())
+    g_journal.fd = connect_journal("/run/systemd/journal/socket");
   if (w.own_fd >= 0) ::close(w.own_fd);
   w.own_fd = -1;
   w.begin = w.end = 0;
@@ -193,6 +289,21 @@ void log_init() noexcept {
   }
 }
 
+bool log_to_journal() noexcept { return g_journal.fd >= 0; }
+
+std::size_t format_journal_entry(LogLevel level, const LogFields& fields, std::string_view message,
+                                 char* buf) noexcept {
+  std::size_t n = put(buf, 0, "PRIORITY=");
+  buf[n++] = static_cast<char>('0' + static_cast<int>(level));
+  n = put(buf, n, "\nSYSLOG_IDENTIFIER=mlock-supervisor\n");
+  n = put_field(buf, n, "CHILD=", fields.child);
+  n = put_field(buf, n, "MESSAGE_ID=", fields.message_id);
+  n = put(buf, n, "MESSAGE=");
+  n = escape_into(message, buf, n, kJournalEntryBytes - 1);
+  buf[n++] = '\n';
+  return n;
+}
+
 void set_log_sink(LogSink sink, void* context) noexcept {
   g_sink = sink;
   g_sink_context = context;
@@ -204,13 +315,19 @@ void log_flush() noexcept {
   flush_all();
 }
 
-void log(LogLevel level, std::string_view message) noexcept {
+void log(LogLevel level, std::string_view message) noexcept { log(level, LogFields{}, message); }
+
+void log(LogLevel level, const LogFields& fields, std::string_view message) noexcept {
   if (g_sink) {
     g_sink(level, message, g_sink_context);
     return;
   }
   if (g_writer.path == Path::Unset) log_init();
   const SavedErrno saved;
+  if (g_journal.fd >= 0) {
+    journal_log(level, fields, message);
+    return;
+  }
   Writer& w = g_writer;
   char line[kLogLineBytes];
   const std::size_t n = format_line(level, message, line);

@@ -1,5 +1,8 @@
 // Logging to stderr with sd-daemon priority prefixes ("<3>" …), which journald turns into
-// priorities when the supervisor runs under systemd. One line per call.
+// priorities when the supervisor runs under systemd; or, when stderr is the journal's own
+// stream (JOURNAL_STREAM), straight to the journal with its native protocol, so that each
+// entry carries fields: PRIORITY=, SYSLOG_IDENTIFIER=mlock-supervisor, CHILD=NAME for a
+// line about a child, MESSAGE_ID= for the events an operator alerts on. One entry per call.
 //
 // Logging never blocks: the supervision loop (and the WATCHDOG=1 keep-alive it sends) must
 // go on while the reader of stderr does not read (journald under memory pressure, a
@@ -38,11 +41,54 @@ inline constexpr std::size_t kLogLineBytes = 4096;
 // blocks (except on a regular file or a block device: plain write(2)). Not thread-safe.
 void log(LogLevel level, std::string_view message) noexcept;
 
+// The MESSAGE_IDs of the events worth a journal query or an alert (journalctl
+// MESSAGE_ID=…), fixed for good like systemd's catalog ids; README.md and mlock-supervisor(8)
+// list them.
+//   lock lost:          a child that must be locked runs unlocked (VmLck 0, pages in swap,
+//                       unlocked mappings or processes)
+//   swap backend lost:  a child died while the swap it backs was on
+//   start failed:       a start failed (exec, start timeout, failed lock, exit before
+//                       ready), the start limit included
+inline constexpr std::string_view kMessageIdLockLost = "61f43e8dad154113bd8e6dff7c0eb8ac";
+inline constexpr std::string_view kMessageIdSwapBackendLost = "28036f964b24421085e75d048ffe53c9";
+inline constexpr std::string_view kMessageIdStartFailed = "0d24aee25b234157833485a67ae99902";
+
+// What a journal entry carries beyond MESSAGE= and PRIORITY= (each "" for none): CHILD=
+// the child the line is about, MESSAGE_ID= one of the ids above. On stderr only the
+// message is written: the fields exist in the journal alone.
+struct LogFields {
+  std::string_view child;
+  std::string_view message_id = {};
+};
+void log(LogLevel level, const LogFields& fields, std::string_view message) noexcept;
+
 inline void log_critical(std::string_view m) noexcept { log(LogLevel::Critical, m); }
 inline void log_error(std::string_view m) noexcept { log(LogLevel::Error, m); }
 inline void log_warning(std::string_view m) noexcept { log(LogLevel::Warning, m); }
 inline void log_notice(std::string_view m) noexcept { log(LogLevel::Notice, m); }
 inline void log_info(std::string_view m) noexcept { log(LogLevel::Info, m); }
+inline void log_critical(const LogFields& f, std::string_view m) noexcept {
+  log(LogLevel::Critical, f, m);
+}
+inline void log_error(const LogFields& f, std::string_view m) noexcept {
+  log(LogLevel::Error, f, m);
+}
+inline void log_warning(const LogFields& f, std::string_view m) noexcept {
+  log(LogLevel::Warning, f, m);
+}
+inline void log_notice(const LogFields& f, std::string_view m) noexcept {
+  log(LogLevel::Notice, f, m);
+}
+inline void log_info(const LogFields& f, std::string_view m) noexcept { log(LogLevel::Info, f, m); }
+
+// The native-protocol datagram of one entry (what log() sends to the journal): newline-
+// separated KEY=value fields, PRIORITY=N, SYSLOG_IDENTIFIER=mlock-supervisor, CHILD= and
+// MESSAGE_ID= when set, MESSAGE= last, escaped as log() escapes it (so no value holds a
+// newline); at most kJournalEntryBytes (the message is cut). Returns the length written
+// into `buf`.
+inline constexpr std::size_t kJournalEntryBytes = kLogLineBytes + 512;
+std::size_t format_journal_entry(LogLevel level, const LogFields& fields, std::string_view message,
+                                 char* buf) noexcept;
 
 // Writes as much of the buffered lines (and then the "lines dropped" line) as stderr
 // accepts now, without blocking. The daemon calls it once per loop round, so buffered
@@ -51,8 +97,15 @@ inline void log_info(std::string_view m) noexcept { log(LogLevel::Info, m); }
 void log_flush() noexcept;
 
 // Decides, from what file descriptor 2 is now, how log() writes; log() calls it itself on
-// first use. Calling it again (after fd 2 was redirected) discards what is buffered and
-// the drop count, and closes the descriptor the previous call opened.
+// first use.
+// The journal comes first: when $JOURNAL_STREAM ("DEVICE:INODE", set by systemd,
+// systemd.exec(5)) names fd 2, entries go as datagrams to /run/systemd/journal/socket
+// (non-blocking: an entry the socket does not take now is dropped and counted, and the
+// next entry that goes through is preceded by "log: N entries dropped while the journal
+// was not accepting", at warning). For tests only, $MLOCK_SUPERVISOR_JOURNAL_SOCKET=PATH
+// sends them to PATH whatever fd 2 is. Where the socket cannot be reached, stderr as below. Calling
+// it again (after fd 2 was redirected) discards what is buffered and the drop count, and closes the
+// descriptor the previous call opened.
 //   - a socket (journald's stream): send(2) with MSG_DONTWAIT | MSG_NOSIGNAL;
 //   - a pipe, FIFO, terminal or other character device: writes go to a second, separate
 //     description of it, opened with open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK |
@@ -62,6 +115,8 @@ void log_flush() noexcept;
 //   - anything else (a regular file, fd 2 closed): plain write(2) to fd 2.
 // Side effect: may hold one more descriptor open (O_CLOEXEC). Never throws.
 void log_init() noexcept;
+// Whether log() writes to the journal (after log_init()).
+bool log_to_journal() noexcept;
 
 // Where log() writes instead of stderr, for tests that drive the core in-process: called
 // with the level and the message (before escaping). nullptr restores stderr. Not

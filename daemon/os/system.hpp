@@ -69,6 +69,8 @@ struct ExitStatus {
   // started it, and someone else reaped it) when the kernel kept no status for us: then
   // `killed` and `code` mean nothing, and nothing may be made up for them.
   bool known = true;
+  // Killed by a signal that dumped core (CLD_DUMPED, WCOREDUMP).
+  bool dumped = false;
   // The status as the core keeps it: the exit code, -N for signal N, kUnknown.
   static constexpr int kUnknown = -2147483647 - 1;  // INT32_MIN
   int as_int() const { return !known ? kUnknown : killed ? -code : code; }

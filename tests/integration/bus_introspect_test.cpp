@@ -212,7 +212,7 @@ TEST_F(BusIntrospect, BusctlListsEveryMemberOfAChildObject) {
   const auto rows = busctl_rows(r.out);
   const auto xml = project_xml();
   ASSERT_TRUE(xml.count(kChildInterface));
-  EXPECT_EQ(xml.at(kChildInterface).size(), 36u) << "33 properties, 3 methods";
+  EXPECT_EQ(xml.at(kChildInterface).size(), 40u) << "37 properties, 3 methods";
   expect_busctl_lists(rows, kChildInterface, xml.at(kChildInterface));
   EXPECT_FALSE(rows.count(kManagerInterface));
   EXPECT_NE(r.out.find("\"demo-lib\""), std::string::npos) << r.out;

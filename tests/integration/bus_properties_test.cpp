@@ -102,6 +102,12 @@ TEST_F(BusProperties, EveryChildPropertyEqualsProc) {
     EXPECT_EQ(prop<std::uint32_t>(props, "Restarts"), 0u);
     EXPECT_EQ(prop<std::int32_t>(props, "LastExitStatus"), 0);
     EXPECT_EQ(prop<std::string>(props, "LastFailure"), "");
+    EXPECT_EQ(prop<std::string>(props, "LastExitCode"), "") << "no exit yet";
+    EXPECT_EQ(prop<std::uint64_t>(props, "ExitedAt"), 0u);
+    EXPECT_EQ(prop<std::uint32_t>(props, "LockLosses"), 0u);
+    EXPECT_PRED2(recent, prop<std::uint64_t>(props, "StateChangedAt"), started_);
+    EXPECT_GE(prop<std::uint64_t>(props, "StateChangedAt"), prop<std::uint64_t>(props, "StartedAt"))
+        << "running since it became ready";
     // Started by this supervisor, a moment ago; not adopted.
     EXPECT_PRED2(recent, prop<std::uint64_t>(props, "StartedAt"), started_);
     EXPECT_FALSE(prop<bool>(props, "Adopted"));
@@ -286,12 +292,32 @@ TEST_F(BusPropertiesOfAFailedChild, ShowsItsExitStatusFailureAndNoProcess) {
   EXPECT_EQ(prop<std::uint64_t>(q, "LockedBytes"), 0u);
   EXPECT_EQ(prop<std::uint64_t>(q, "ResidentBytes"), 0u);
   EXPECT_EQ(prop<std::uint64_t>(q, "StartedAt"), 0u) << "no process, no start time";
+  EXPECT_EQ(prop<std::string>(q, "LastExitCode"), "exited");
+  EXPECT_GT(prop<std::uint64_t>(q, "ExitedAt"), 0u);
+  EXPECT_LE(prop<std::uint64_t>(q, "ExitedAt"), prop<std::uint64_t>(q, "StateChangedAt"))
+      << "failed once it had exited";
   const Properties g = wait_child_state("ghost", "failed");
   EXPECT_EQ(prop<std::uint32_t>(g, "Pid"), 0u);
   EXPECT_EQ(prop<std::string>(g, "LastFailure"),
             "exec /nonexistent/prog: No such file or directory");
   EXPECT_TRUE(eventually(
       [&] { return prop<std::string>(client().manager_properties(), "State") == "degraded"; }));
+}
+
+TEST_F(BusPropertiesOfAFailedChild, TheStartLimitKeepsTheCauseInLastFailure) {
+  Json ghost = failing_child();
+  ghost["restart"] = "on-failure";
+  ghost["restart_sec"] = 0.05;
+  ghost["restart_max_sec"] = 0.05;
+  ghost["start_limit_burst"] = 2;
+  h.config["children"]["ghost"] = ghost;
+  start_daemon();
+  const Properties g = wait_child_state("ghost", "failed");
+  EXPECT_EQ(prop<std::string>(g, "LastFailure"),
+            "start limit hit: more than 2 starts in 60 s; last: exec /nonexistent/prog: No such "
+            "file or directory");
+  EXPECT_EQ(prop<std::string>(g, "LastExitCode"), "exited");
+  EXPECT_EQ(prop<std::int32_t>(g, "LastExitStatus"), 127);
 }
 
 }  // namespace

@@ -246,9 +246,11 @@ void Harness::start(const Launch& launch) {
   if (pid_ > 0 && !exit_code_) throw std::logic_error("the supervisor is already started");
   if (launch.write_config) write_config();
   bus_address_ = launch.bus_address.value_or(no_bus_address());
-  std::vector<std::string> argv = {kSupervisorBin, "--config",  config_file(), "--config-dir",
-                                   dropin_dir(),   "--preload", kPreloadLib};
+  std::vector<std::string> argv = {kSupervisorBin, "--config", config_file(), "--config-dir",
+                                   dropin_dir()};
+  if (launch.preload_option) argv.insert(argv.end(), {"--preload", *launch.preload_option});
   std::vector<std::string> env = environment(true);
+  env.insert(env.end(), launch.extra_environment.begin(), launch.extra_environment.end());
   // WATCHDOG_PID must be the daemon's own pid: filled in by the forked child.
   char watchdog_pid[64] = "WATCHDOG_PID=0";
   if (launch.watchdog_usec) env.push_back("WATCHDOG_USEC=" + std::to_string(*launch.watchdog_usec));

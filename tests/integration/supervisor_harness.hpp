@@ -33,6 +33,8 @@ inline constexpr std::chrono::milliseconds kDeadline{20000};
 inline constexpr const char* kSupervisorBin = MLOCK_SUPERVISOR_BIN;
 inline constexpr const char* kTestChildBin = MLOCK_TEST_CHILD_BIN;
 inline constexpr const char* kPreloadLib = MLOCK_PRELOAD_LIB;
+// Where an installed shim would be (the daemon's default --preload).
+inline constexpr const char* kPreloadInstalled = MLOCK_PRELOAD_INSTALLED_PATH;
 inline constexpr const char* kVersion = MLOCK_VERSION;
 
 // A child definition running test-child with `args`, with fast test timings and without
@@ -107,6 +109,11 @@ class Harness {
     // Run the daemon in a mount namespace of its own with every cgroup2 mount taken away
     // (needs root): a host without a usable cgroup v2 hierarchy, for real.
     bool without_cgroup2 = false;
+    // --preload VALUE; nullopt: no --preload, the daemon finds the shim itself (the
+    // installed one, or the build tree's), as when an operator runs it from the build tree.
+    std::optional<std::string> preload_option = kPreloadLib;
+    // More NAME=VALUE entries for the daemon's environment.
+    std::vector<std::string> extra_environment;
   };
   // Starts mlock-supervisor --config config_file() --config-dir dropin_dir() --preload the
   // shim, in a clean environment with RUNTIME_DIRECTORY, NOTIFY_SOCKET and

@@ -128,7 +128,8 @@ INSTANTIATE_TEST_SUITE_P(
                       TroubleCase{"need not lock", ChildState::Running, false, 0, 4096, false},
                       TroubleCase{"starting unlocked", ChildState::Starting, true, 0, 0, false},
                       TroubleCase{"stopped", ChildState::Stopped, true, 0, 0, false},
-                      TroubleCase{"exited", ChildState::Exited, true, 0, 0, false}));
+                      TroubleCase{"exited", ChildState::Exited, true, 0, 0, false},
+                      TroubleCase{"backoff (crash loop)", ChildState::Backoff, false, 0, 0, true}));
 
 // Asked to be an I/O flusher, running without the flags: trouble whether or not it must
 // be locked; the bus form (WantsIoFlusher, IoFlusher) decides the same.

@@ -114,7 +114,8 @@ TEST(ChildStartLimit, FailsOnceBurstStartsHappenedWithinTheInterval) {
 
   EXPECT_EQ(rig.fake.spawns_of("flaky").size(), 3u);
   EXPECT_EQ(rig.fake.now() - FakeSystem::kStart, std::chrono::seconds(3));  // 3rd backoff ends
-  EXPECT_EQ(rig.child("flaky").last_failure(), "start limit hit: more than 3 starts in 60 s");
+  EXPECT_EQ(rig.child("flaky").last_failure(),
+            "start limit hit: more than 3 starts in 60 s; last: exited with status 1");
   EXPECT_EQ(rig.log.containing("flaky: start limit hit").size(), 1u);
   rig.fake.advance(std::chrono::seconds(120));
   EXPECT_EQ(rig.fake.spawns_of("flaky").size(), 3u);  // gave up: no timer left

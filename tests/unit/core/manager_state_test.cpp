@@ -67,9 +67,12 @@ TEST(SupervisorState, FirstStartFailureInBackoffCountsAsSettledForReady) {
   rig.fake.fail_next_spawn({"exec /bin/a", ENOENT});  // "a" starts first
   rig.sup().start();
 
-  // "a" (restart on-failure) waits in backoff: its first start has settled.
+  // "a" (restart on-failure) waits in backoff: its first start has settled, and a child
+  // in backoff is trouble.
   EXPECT_EQ(rig.state("a"), ChildState::Backoff);
-  EXPECT_EQ(rig.sup().state(), ManagerState::Running);
+  EXPECT_EQ(rig.sup().state(), ManagerState::Degraded);
+  EXPECT_EQ(rig.sup().status_line(),
+            "degraded: a restarting after: exec /bin/a: No such file or directory");
   EXPECT_EQ(count(rig.fake.service_messages(), "READY=1"), 1);
   EXPECT_EQ(rig.fake.spawns_of("a")[0].pid, 0);
 }
