@@ -53,6 +53,7 @@ echo "== staged install (DESTDIR): the .pc file names the real prefix, not the s
 DESTDIR=$work/stage cmake --install "$build" --prefix /usr >"$work/stage.log"
 stage_pc=$(find "$work/stage" -name duende-mlock.pc)
 grep -qx 'prefix=/usr' "$stage_pc" || { echo "staged .pc:"; cat "$stage_pc"; exit 1; }
+# shellcheck disable=SC2016
 grep -qx 'includedir=${prefix}/include' "$stage_pc" || { echo "staged .pc:"; cat "$stage_pc"; exit 1; }
 # /usr/include is a system directory: pkg-config adds nothing (it did add the relative
 # /usr/lib/<triplet>/pkgconfig/../../../include).
