@@ -68,8 +68,8 @@ TEST_F(MlockctlActions, NoBlockReturnsAtOnceAndATimeoutFails) {
 
   r = mlockctl({"restart", "slow", "--timeout", "1"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_EQ(r.err.rfind("mlockctl: slow did not restart in time (now starting, pid ", 0), 0u)
-      << r.err;
+  // Where the restart stands after 1 s depends on the machine's speed: it has not settled.
+  EXPECT_EQ(r.err.rfind("mlockctl: slow did not restart in time (now ", 0), 0u) << r.err;
   EXPECT_EQ(mlockctl({"restart", "slow", "--timeout", "x"}).exit_code, 64);
   EXPECT_EQ(mlockctl({"list", "--timeout", "1"}).exit_code, 64);
 }

@@ -181,6 +181,31 @@ TEST_F(MlockctlReads, LogsRunsJournalctlWithTheChildsMatch) {
   EXPECT_EQ(mlockctl({"--json", "logs", "helper"}).exit_code, 64);
 }
 
+// The bash completion, sourced by a real bash (without the bash-completion package's
+// helpers): commands, a command's options, and the running supervisor's children.
+TEST_F(MlockctlReads, BashCompletionOffersCommandsOptionsAndChildren) {
+  start_daemon();
+  wait_child_state("helper", "running");
+  const std::string bin_dir =
+      std::string(kMlockctlBin).substr(0, std::string(kMlockctlBin).rfind('/'));
+  std::vector<std::string> e = env();
+  for (auto& v : e)
+    if (v.rfind("PATH=", 0) == 0) v = "PATH=" + bin_dir + ":/usr/bin:/bin";
+  const auto complete = [&](const std::string& words, int cword) {
+    const RunResult r = run_program(
+        {"bash", "-c",
+         std::string("source ") + MLOCKCTL_COMPLETION + "; COMP_WORDS=(" + words +
+             "); COMP_CWORD=" + std::to_string(cword) + "; _mlockctl; echo \"${COMPREPLY[*]}\""},
+        e);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  };
+  EXPECT_EQ(complete("mlockctl st", 1), "status start stop\n");
+  EXPECT_EQ(complete("mlockctl stop --f", 2), "--force\n");
+  EXPECT_EQ(complete("mlockctl stop h", 2), "helper\n");
+  EXPECT_EQ(complete("mlockctl logs ''", 2), "helper\n");
+}
+
 TEST_F(MlockctlReads, HelpPerCommandAndVersion) {
   RunResult r = mlockctl({"stop", "--help"});
   EXPECT_EQ(r.exit_code, 0);
