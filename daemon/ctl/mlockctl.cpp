@@ -102,7 +102,7 @@ int run(const CtlArgs& a) {
     return kCtlOk;
   }
   if (a.help) {
-    out(a.command == "status" && !a.json ? *command_help("status") : *command_help(a.command));
+    out(*command_help(a.command));  // parse_args() checked the command
     return kCtlOk;
   }
   if (a.command == "help") return run_help(a);
