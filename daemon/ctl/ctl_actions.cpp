@@ -106,7 +106,8 @@ bool settled(const CtlSnapshot& before, const CtlSnapshot& now) {
   const ReloadDiff d = diff_children(before, now);
   for (const auto& c : now.children) {
     const auto state = parse_child_state(c.state);
-    if (state == ChildState::Stopping) return false;
+    // A changed child whose swap goes off first still shows its old process.
+    if (state == ChildState::Stopping || c.swap_state == "deactivating") return false;
     const bool changed = std::count(d.added.begin(), d.added.end(), c.name) ||
                          std::count(d.restarted.begin(), d.restarted.end(), c.name);
     if (!changed) continue;

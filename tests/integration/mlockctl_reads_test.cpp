@@ -136,9 +136,12 @@ TEST_F(MlockctlReads, WatchSaysWhenTheSupervisorGoesAwayAndComesBack) {
     return json.output().find("\"event\":\"watching\"") != std::string::npos;
   })) << json.output();
   ASSERT_EQ(h.stop(), 0);
-  EXPECT_TRUE(eventually([&] {
-    return watch.output().find("mlock-supervisor went away") != std::string::npos;
-  })) << watch.output();
+  // eventually() gives up once the daemon has exited: poll with a deadline of our own.
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (watch.output().find("mlock-supervisor went away") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline)
+    ::usleep(10000);
+  EXPECT_NE(watch.output().find("mlock-supervisor went away"), std::string::npos) << watch.output();
   start_daemon();
   EXPECT_TRUE(eventually([&] {
     return watch.output().find("mlock-supervisor is back: 1 children") != std::string::npos;
