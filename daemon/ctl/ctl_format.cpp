@@ -1,6 +1,7 @@
 #include "ctl/ctl_format.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <map>
@@ -78,6 +79,8 @@ std::string lock_trouble_line(const CtlChild& c) {
 std::string trouble_lines(const CtlChild& c) {
   if (parse_child_state(c.state) == ChildState::Failed)
     return c.name + ": failed: " + c.last_failure + "\n";
+  if (parse_child_state(c.state) == ChildState::Backoff)
+    return c.name + ": backoff, restarting after a delay: " + c.last_failure + "\n";
   std::string out = lock_trouble_line(c);
   if (io_flusher_missing(c))
     out += c.name + ": must be an I/O flusher but " +
@@ -115,7 +118,29 @@ std::string exit_status_text(std::int32_t status) {
   return status == kExitStatusUnknown ? "unknown" : std::to_string(status);
 }
 
+bool ctl_in_trouble(const CtlChild& c) {
+  return in_trouble(c) || parse_child_state(c.state) == ChildState::Backoff;
+}
+
+std::string format_uptime(std::uint64_t started_us, std::uint64_t now_us) {
+  if (started_us == 0) return "-";
+  const std::uint64_t s = now_us > started_us ? (now_us - started_us) / 1000000 : 0;
+  const auto two = [](std::uint64_t a, const char* ua, std::uint64_t b, const char* ub) {
+    return std::to_string(a) + ua + (b ? std::to_string(b) + ub : "");
+  };
+  if (s < 60) return std::to_string(s) + "s";
+  if (s < 3600) return two(s / 60, "min", s % 60, "s");
+  if (s < 86400) return two(s / 3600, "h", s % 3600 / 60, "min");
+  return two(s / 86400, "d", s % 86400 / 3600, "h");
+}
+
 std::string format_status(const CtlSnapshot& s) {
+  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  return format_status(s, static_cast<std::uint64_t>(now.count()));
+}
+
+std::string format_status(const CtlSnapshot& s, std::uint64_t now_us) {
   std::string out = "mlock-supervisor " + s.version + ": " + s.state + "; self " +
                     (s.self_locked ? "locked, " + human_size(s.self_locked_bytes) : "NOT locked");
   if (s.started_at_us != 0)  // 0: a daemon without the property
@@ -128,12 +153,13 @@ std::string format_status(const CtlSnapshot& s) {
   std::size_t name_width = 4;
   for (const auto& c : s.children) name_width = std::max(name_width, c.name.size());
   out += pad("NAME", name_width + 1) + pad("STATE", 9) + pad("PID", 8) + pad("LOCKED", 8) +
-         pad("VMLCK", 10) + pad("VMSWAP", 10) + pad("RESTARTS", 11) + "IOFLUSH\n";
+         pad("VMLCK", 10) + pad("VMSWAP", 10) + pad("RESTARTS", 11) + pad("IOFLUSH", 9) + "UP\n";
   for (const auto& c : s.children)
     out += pad(c.name, name_width + 1) + pad(c.state, 9) +
            pad(c.pid ? std::to_string(c.pid) : "-", 8) + pad(locked_word(c), 8) +
            pad(human_size(c.locked_bytes), 10) + pad(human_size(c.swapped_bytes), 10) +
-           pad(std::to_string(c.restarts), 11) + io_flusher_word(c) + "\n";
+           pad(std::to_string(c.restarts), 11) + pad(io_flusher_word(c), 9) +
+           format_uptime(c.pid ? c.started_at_us : 0, now_us) + "\n";
   // The processes of a child that has more than its main one, indented below it.
   for (const auto& c : s.children) {
     if (c.processes.size() < 2) continue;
@@ -180,7 +206,8 @@ nlohmann::ordered_json processes_json(const CtlChild& c) {
 }  // namespace
 
 std::string format_json(const CtlSnapshot& s) {
-  nlohmann::ordered_json doc = {{"version", s.version},
+  nlohmann::ordered_json doc = {{"format", 1},
+                                {"version", s.version},
                                 {"state", s.state},
                                 {"self_locked", s.self_locked},
                                 {"self_locked_bytes", s.self_locked_bytes},
@@ -232,7 +259,7 @@ std::string format_json(const CtlSnapshot& s) {
                                                         {"error", c.swap_error},
                                                         {"size_bytes", c.swap_size_bytes},
                                                         {"used_bytes", c.swap_used_bytes}}},
-         {"in_trouble", in_trouble(c)}});
+         {"in_trouble", ctl_in_trouble(c)}});
   return doc.dump(2) + "\n";
 }
 
@@ -247,7 +274,8 @@ std::string format_reexec(const CtlReexec& r, bool json) {
   for (const auto& c : r.after.children)
     if (c.adopted) adopted.push_back(c.name);
   if (json) {
-    nlohmann::ordered_json doc = {{"pid", r.pid},
+    nlohmann::ordered_json doc = {{"format", 1},
+                                  {"pid", r.pid},
                                   {"version_before", r.before.version},
                                   {"version", r.after.version},
                                   {"reexecs", r.after.reexecs},
@@ -264,121 +292,6 @@ std::string format_reexec(const CtlReexec& r, bool json) {
          " kept, " + std::to_string(adopted.size()) + " adopted";
   if (!not_kept.empty()) out += "; not kept: " + join(not_kept);
   return out + "\n";
-}
-
-std::string escape_label(const std::string& value) {
-  std::string out;
-  for (char ch : value) {
-    if (ch == '\\')
-      out += "\\\\";
-    else if (ch == '"')
-      out += "\\\"";
-    else if (ch == '\n')
-      out += "\\n";
-    else
-      out += ch;
-  }
-  return out;
-}
-
-namespace {
-
-void family(std::string& out, const char* name, const char* type, const char* help) {
-  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-}
-
-void sample(std::string& out, const char* name, const std::string& labels, std::uint64_t value) {
-  out += std::string(name) + (labels.empty() ? "" : "{" + labels + "}") + " " +
-         std::to_string(value) + "\n";
-}
-
-std::string child_label(const CtlChild& c) { return "child=\"" + escape_label(c.name) + "\""; }
-
-}  // namespace
-
-std::string format_metrics(const std::optional<CtlSnapshot>& snapshot) {
-  std::string out;
-  family(out, "mlock_supervisor_up", "gauge",
-         "Whether mlock-supervisor answered on the system bus.");
-  sample(out, "mlock_supervisor_up", "", snapshot ? 1 : 0);
-  if (!snapshot) return out;
-  const CtlSnapshot& s = *snapshot;
-  family(out, "mlock_supervisor_self_locked_bytes", "gauge", "VmLck of the supervisor itself.");
-  sample(out, "mlock_supervisor_self_locked_bytes", "", s.self_locked_bytes);
-  family(out, "mlock_supervisor_degraded", "gauge",
-         "Whether the supervisor reports state degraded.");
-  sample(out, "mlock_supervisor_degraded", "",
-         parse_manager_state(s.state) == ManagerState::Degraded ? 1 : 0);
-
-  struct Gauge {
-    const char* name;
-    const char* type;
-    const char* help;
-    std::uint64_t (*value)(const CtlChild&);
-  };
-  static const Gauge kGauges[] = {
-      {"mlock_supervisor_child_locked", "gauge", "Whether the child's VmLck is above zero.",
-       [](const CtlChild& c) -> std::uint64_t { return c.is_locked; }},
-      {"mlock_supervisor_child_must_be_locked", "gauge",
-       "Whether the child is required to be locked.",
-       [](const CtlChild& c) -> std::uint64_t { return c.must_be_locked; }},
-      {"mlock_supervisor_child_in_trouble", "gauge",
-       "1 when the child failed, or must be locked and runs unlocked or with pages in swap, "
-       "or must be an I/O flusher and is not: alert on this.",
-       [](const CtlChild& c) -> std::uint64_t { return in_trouble(c); }},
-      {"mlock_supervisor_child_locked_bytes", "gauge", "VmLck of the child.",
-       [](const CtlChild& c) { return c.locked_bytes; }},
-      {"mlock_supervisor_child_swapped_bytes", "gauge",
-       "Bytes of the child in swap: VmSwap plus shared memory in swap.",
-       [](const CtlChild& c) { return c.swapped_bytes; }},
-      {"mlock_supervisor_child_resident_bytes", "gauge", "VmRSS of the child.",
-       [](const CtlChild& c) { return c.resident_bytes; }},
-      {"mlock_supervisor_child_resident_unlocked_bytes", "gauge",
-       "Resident memory of the child's unlocked mappings (smaps Rss), at the last full check.",
-       [](const CtlChild& c) { return c.resident_unlocked_bytes; }},
-      {"mlock_supervisor_child_swapped_shmem_bytes", "gauge",
-       "Shared memory of the child in swap (smaps Swap:, which VmSwap misses); "
-       "also counted in mlock_supervisor_child_swapped_bytes.",
-       [](const CtlChild& c) { return c.swapped_shmem_bytes; }},
-      {"mlock_supervisor_child_oom_kills_total", "counter",
-       "Processes of the child's cgroups ended by the OOM killer (memory.events oom_kill).",
-       [](const CtlChild& c) -> std::uint64_t { return c.oom_kills; }},
-      {"mlock_supervisor_child_restarts_total", "counter", "Automatic restarts of the child.",
-       [](const CtlChild& c) -> std::uint64_t { return c.restarts; }},
-      {"mlock_supervisor_child_processes", "gauge",
-       "Processes in the child's tree (its cgroup), the main one included.",
-       [](const CtlChild& c) -> std::uint64_t { return c.processes.size(); }},
-      {"mlock_supervisor_child_unlocked_processes", "gauge",
-       "Processes of the child's tree that run unlocked although the child must be locked.",
-       [](const CtlChild& c) -> std::uint64_t { return c.unlocked_processes; }},
-  };
-  for (const Gauge& g : kGauges) {
-    family(out, g.name, g.type, g.help);
-    for (const auto& c : s.children) sample(out, g.name, child_label(c), g.value(c));
-  }
-  // Only where they mean something: a child with a limit; a child whose threads were read.
-  family(out, "mlock_supervisor_child_memlock_headroom_bytes", "gauge",
-         "RLIMIT_MEMLOCK minus VmLck of a child without CAP_IPC_LOCK (none: no limit applies).");
-  for (const auto& c : s.children)
-    if (c.memlock_headroom_bytes != kNoMemlockHeadroom)
-      sample(out, "mlock_supervisor_child_memlock_headroom_bytes", child_label(c),
-             c.memlock_headroom_bytes);
-  family(out, "mlock_supervisor_child_io_flusher", "gauge",
-         "1 when every thread of the child carries PF_MEMALLOC_NOIO|PF_LOCAL_THROTTLE "
-         "(PR_SET_IO_FLUSHER), 0 when some lacks them (none: not read yet).");
-  for (const auto& c : s.children)
-    if (!c.io_flusher.empty())
-      sample(out, "mlock_supervisor_child_io_flusher", child_label(c),
-             c.io_flusher == kIoFlusherYes ? 1 : 0);
-  family(out, "mlock_supervisor_child_state", "gauge",
-         "The child's state (1 for the current one).");
-  for (const auto& c : s.children)
-    for (ChildState state : kChildStates)
-      sample(out, "mlock_supervisor_child_state",
-             child_label(c) + ",state=\"" + to_string(state) + "\"",
-             c.state == to_string(state) ? 1 : 0);
-  swap_metrics(out, s);
-  return out;
 }
 
 }  // namespace duende::supervisor

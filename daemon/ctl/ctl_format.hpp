@@ -23,13 +23,24 @@ struct CtlSnapshot : ManagerProperties {
 // The `mlockctl status` table: a header line about the supervisor (version, state, its
 // own lock, when it started, its restarts and re-execs; a line when children run in
 // process groups, not cgroups), then one row per child (NAME
-// STATE PID LOCKED VMLCK VMSWAP RESTARTS IOFLUSH; a child's figures are the sums over its tree),
+// STATE PID LOCKED VMLCK VMSWAP RESTARTS IOFLUSH UP; a child's figures are the sums over its tree),
 // then for each child of more than one process its processes (PID COMM LOCKED VMLCK
 // VMSWAP), then a line per failure or trouble (not locked, in swap, partly unlocked, not an
 // I/O flusher as asked) and per notice (under 1 MiB of memlock headroom left, processes
 // the OOM killer ended), then a line
 // per moment children were adopted ("adopted 2026-12-01 15:03:12: a, b").
 std::string format_status(const CtlSnapshot& snapshot);
+
+// in_trouble() as mlockctl counts it: also a child in backoff (it exited or failed to start
+// and waits to be restarted), so that `mlockctl status` exits 3 while one flaps.
+bool ctl_in_trouble(const CtlChild& c);
+
+// For how long a process started at `started_us` has run at `now_us`: "45s", "3min2s",
+// "2h5min", "3d4h" (one word, for the table); "-" for 0 (no process).
+std::string format_uptime(std::uint64_t started_us, std::uint64_t now_us);
+
+// The status table as of `now_us` (µs since the epoch; the UP column).
+std::string format_status(const CtlSnapshot& snapshot, std::uint64_t now_us);
 
 // A D-Bus timestamp (µs since the epoch) as local time, "2026-12-01 15:03:12"; "-" for 0.
 std::string format_timestamp(std::uint64_t us);
@@ -40,8 +51,8 @@ std::string exit_status_text(std::int32_t status);
 // `mlockctl list`: one "NAME STATE PID" line per child.
 std::string format_list(const CtlSnapshot& snapshot);
 
-// Everything in the snapshot as one JSON document (for --json). Timestamps are µs since
-// the epoch (0: none); last_exit_status is null when unknown (kExitStatusUnknown).
+// Everything in the snapshot as one JSON document (for --json), with "format": 1 first. Timestamps
+// are µs since the epoch (0: none); last_exit_status is null when unknown (kExitStatusUnknown).
 std::string format_json(const CtlSnapshot& snapshot);
 
 // What `mlockctl reexec` saw: the supervisor before it asked and after the re-exec.

@@ -254,9 +254,9 @@ TEST(FormatStatus, TheIoFlusherColumnSaysNoInCapitalsOnlyWhenItWasAsked) {
   s.children = {flusher, lacking, plain};
   const auto lines = lines_of(format_status(s));
   ASSERT_GE(lines.size(), 5u);
-  EXPECT_EQ(words(lines[2]).back(), "yes");
-  EXPECT_EQ(words(lines[3]).back(), "NO");
-  EXPECT_EQ(words(lines[4]).back(), "no");
+  EXPECT_EQ(words(lines[2]).at(9), "yes");
+  EXPECT_EQ(words(lines[3]).at(9), "NO");
+  EXPECT_EQ(words(lines[4]).at(9), "no");
 }
 
 TEST(FormatStatus, HeaderThenAnAlignedRowPerChildThenFailureLines) {
@@ -265,21 +265,21 @@ TEST(FormatStatus, HeaderThenAnAlignedRowPerChildThenFailureLines) {
   ASSERT_EQ(lines.size(), 8u) << text;
   EXPECT_EQ(lines[0], "mlock-supervisor 0.1.0: degraded; self locked, 10 MiB");
   EXPECT_EQ(words(lines[1]), (std::vector<std::string>{"NAME", "STATE", "PID", "LOCKED", "VMLCK",
-                                                       "VMSWAP", "RESTARTS", "IOFLUSH"}));
-  EXPECT_EQ(words(lines[2]),
-            (std::vector<std::string>{"ghost", "failed", "-", "-", "0", "B", "0", "B", "0", "-"}));
+                                                       "VMSWAP", "RESTARTS", "IOFLUSH", "UP"}));
+  EXPECT_EQ(words(lines[2]), (std::vector<std::string>{"ghost", "failed", "-", "-", "0", "B", "0",
+                                                       "B", "0", "-", "-"}));
   EXPECT_EQ(words(lines[3]), (std::vector<std::string>{"plain", "running", "4242", "no", "0", "B",
-                                                       "0", "B", "0", "-"}));
+                                                       "0", "B", "0", "-", "-"}));
   EXPECT_EQ(words(lines[4]), (std::vector<std::string>{"swap0", "running", "1234567", "yes", "7.6",
-                                                       "MiB", "0", "B", "2", "-"}));
+                                                       "MiB", "0", "B", "2", "-", "-"}));
   EXPECT_EQ(words(lines[5]), (std::vector<std::string>{"unlocked", "running", "77", "NO", "0", "B",
-                                                       "0", "B", "0", "-"}));
+                                                       "0", "B", "0", "-", "-"}));
   EXPECT_EQ(lines[6], "ghost: failed: exec /nonexistent/prog: No such file or directory");
   EXPECT_EQ(lines[7], "unlocked: must be locked but VmLck is 0");
   // Every value starts under its header, after a blank.
   for (std::size_t row = 2; row <= 5; ++row)
     for (const char* header :
-         {"STATE", "PID", "LOCKED", "VMLCK", "VMSWAP", "RESTARTS", "IOFLUSH"}) {
+         {"STATE", "PID", "LOCKED", "VMLCK", "VMSWAP", "RESTARTS", "IOFLUSH", "UP"}) {
       const auto column = lines[1].find(header);
       ASSERT_LT(column, lines[row].size());
       EXPECT_NE(lines[row][column], ' ') << header << " in \"" << lines[row] << "\"";
@@ -299,7 +299,7 @@ TEST(FormatStatus, WideValuesStillLineUp) {
   ASSERT_GE(lines.size(), 4u);
   for (std::size_t row = 2; row <= 3; ++row)
     for (const char* header :
-         {"STATE", "PID", "LOCKED", "VMLCK", "VMSWAP", "RESTARTS", "IOFLUSH"}) {
+         {"STATE", "PID", "LOCKED", "VMLCK", "VMSWAP", "RESTARTS", "IOFLUSH", "UP"}) {
       const auto column = lines[1].find(header);
       EXPECT_NE(lines[row][column], ' ') << header << " in \"" << lines[row] << "\"";
       EXPECT_EQ(lines[row][column - 1], ' ') << header << " in \"" << lines[row] << "\"";
@@ -313,7 +313,7 @@ TEST(FormatStatus, SaysWhenTheSupervisorIsNotLockedAndListsNoChildren) {
   s.state = "starting";
   EXPECT_EQ(format_status(s),
             "mlock-supervisor 9.9.9: starting; self NOT locked\n"
-            "NAME STATE    PID     LOCKED  VMLCK     VMSWAP    RESTARTS   IOFLUSH\n");
+            "NAME STATE    PID     LOCKED  VMLCK     VMSWAP    RESTARTS   IOFLUSH  UP\n");
 }
 
 TEST(FormatStatus, TheHeaderSaysWhenTheSupervisorStartedItsRestartsAndReexecs) {
@@ -343,8 +343,8 @@ TEST(FormatStatus, AdoptedChildrenGetOneLinePerMomentAfterTheFailures) {
   const std::string text = format_status(s);
   const auto lines = lines_of(text);
   ASSERT_EQ(lines.size(), 10u) << text;
-  EXPECT_EQ(words(lines[2]).size(), 10u) << "the rows keep their columns";
-  EXPECT_EQ(words(lines[3]).size(), 10u);
+  EXPECT_EQ(words(lines[2]).size(), 11u) << "the rows keep their columns";
+  EXPECT_EQ(words(lines[3]).size(), 11u);
   EXPECT_EQ(lines[6], "ghost: failed: exec /nonexistent/prog: No such file or directory");
   EXPECT_EQ(lines[8], "adopted 2026-11-30 15:03:12: plain");
   EXPECT_EQ(lines[9], "adopted 2026-12-01 15:03:12: swap0, unlocked");
@@ -389,7 +389,8 @@ TEST(FormatJson, ParsesBackToEveryField) {
   EXPECT_EQ(doc["reexecs"], 0u);
   EXPECT_EQ(doc["reexec_failure"], "");
   EXPECT_EQ(doc["process_tracking"], s.process_tracking);
-  EXPECT_EQ(doc.size(), 10u);
+  EXPECT_EQ(doc["format"], 1);
+  EXPECT_EQ(doc.size(), 11u);
   ASSERT_EQ(doc["children"].size(), s.children.size());
   for (std::size_t i = 0; i < s.children.size(); ++i) {
     const CtlChild& c = s.children[i];
@@ -550,7 +551,7 @@ TEST(FormatReexec, JsonHasTheSameFacts) {
             (std::vector<std::string>{"unlocked"}));
   EXPECT_EQ(doc["adopted"].get<std::vector<std::string>>(),
             (std::vector<std::string>{"plain", "swap0", "unlocked"}));
-  EXPECT_EQ(doc.size(), 7u);
+  EXPECT_EQ(doc.size(), 8u);
 }
 
 // ---- escape_label ----
