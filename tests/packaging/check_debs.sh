@@ -41,6 +41,7 @@ for f in mlock-supervisor.service mlock-supervisor-metrics.service mlock-supervi
 done
 has mlock-supervisor /usr/libexec/mlock-supervisor/mlock-supervisor-metrics-textfile
 has mlock-supervisor /usr/share/mlock-supervisor/mlock-supervisor.rules.yml
+has mlock-supervisor /usr/share/bash-completion/completions/mlockctl
 for m in man1/mlockctl.1.gz man5/mlock-supervisor.json.5.gz man8/mlock-supervisor.8.gz; do
   has mlock-supervisor "/usr/share/man/$m"
 done

@@ -110,7 +110,7 @@ INSTANTIATE_TEST_SUITE_P(
         TroubleCase{"running unlocked, must lock", must_lock(child("a", "running", 1)), true},
         TroubleCase{"running unlocked, need not lock", child("a", "running", 1), false},
         TroubleCase{"starting unlocked, must lock", must_lock(child("a", "starting", 1)), false},
-        TroubleCase{"backoff", must_lock(child("a", "backoff", 0)), false},
+        TroubleCase{"backoff", must_lock(child("a", "backoff", 0)), true},  // crash-looping
         TroubleCase{"stopping", must_lock(child("a", "stopping", 1)), false},
         TroubleCase{"stopped", must_lock(child("a", "stopped", 0)), false},
         TroubleCase{"exited", must_lock(child("a", "exited", 0)), false}),
