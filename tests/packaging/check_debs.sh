@@ -67,7 +67,7 @@ echo "== the daemon's default shim path and the .pc file, from the packages"
 mkdir "$work/root"
 for d in "$debs"/*.deb; do dpkg-deb -x "$d" "$work/root"; done
 LD_LIBRARY_PATH=$work/root/usr/lib/$triplet "$work/root/usr/sbin/mlock-supervisor" --help >"$work/help"
-grep -qF "(default /usr/lib/$triplet/duende-mlock1/libduende-mlock-preload.so)" "$work/help" ||
+grep -qF "(default /usr/lib/$triplet/duende-mlock1/libduende-mlock-preload.so" "$work/help" ||
   fail "mlock-supervisor --help does not name the packaged shim: $(grep -A1 -- --preload "$work/help")"
 pc=$work/root/usr/lib/$triplet/pkgconfig/duende-mlock.pc
 grep -qx 'prefix=/usr' "$pc" || fail "the .pc file's prefix is not /usr: $(cat "$pc")"
