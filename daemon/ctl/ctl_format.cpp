@@ -190,8 +190,6 @@ std::string format_list(const CtlSnapshot& s) {
   return out;
 }
 
-namespace {
-
 nlohmann::ordered_json processes_json(const CtlChild& c) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
   for (const TreeProcess& p : c.processes)
@@ -202,8 +200,6 @@ nlohmann::ordered_json processes_json(const CtlChild& c) {
                    {"swapped_bytes", p.swapped_bytes}});
   return out;
 }
-
-}  // namespace
 
 std::string format_json(const CtlSnapshot& s) {
   nlohmann::ordered_json doc = {{"format", 1},

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,9 @@ std::string format_list(const CtlSnapshot& snapshot);
 // Everything in the snapshot as one JSON document (for --json), with "format": 1 first. Timestamps
 // are µs since the epoch (0: none); last_exit_status is null when unknown (kExitStatusUnknown).
 std::string format_json(const CtlSnapshot& snapshot);
+// A child's processes as format_json writes them (pid, comm, locked, locked_bytes,
+// swapped_bytes), for every JSON output that shows them.
+nlohmann::ordered_json processes_json(const CtlChild& child);
 
 // What `mlockctl reexec` saw: the supervisor before it asked and after the re-exec.
 struct CtlReexec {

@@ -48,20 +48,19 @@ std::string swap_line(const CtlChild& c) {
 }
 
 void swap_metrics(std::string& out, const CtlSnapshot& s) {
-  family(out, "mlock_supervisor_child_swap_size_bytes", "gauge",
-         "Size of the swap the child backs, while it is on (/proc/swaps).");
-  for (const auto& c : s.children)
-    if (has_swap(c))
-      sample(out, "mlock_supervisor_child_swap_size_bytes",
-             "child=\"" + label(c.name) + "\",device=\"" + label(c.swap_device) + "\"",
-             c.swap_size_bytes);
-  family(out, "mlock_supervisor_child_swap_used_bytes", "gauge",
-         "Pages in the swap the child backs (/proc/swaps Used).");
-  for (const auto& c : s.children)
-    if (has_swap(c))
-      sample(out, "mlock_supervisor_child_swap_used_bytes",
-             "child=\"" + label(c.name) + "\",device=\"" + label(c.swap_device) + "\"",
-             c.swap_used_bytes);
+  // One gauge per child that backs swap, labelled with its device.
+  const auto per_swap = [&](const char* name, const char* help, std::uint64_t CtlChild::*field) {
+    family(out, name, "gauge", help);
+    for (const auto& c : s.children)
+      if (has_swap(c))
+        sample(out, name, "child=\"" + label(c.name) + "\",device=\"" + label(c.swap_device) + "\"",
+               c.*field);
+  };
+  per_swap("mlock_supervisor_child_swap_size_bytes",
+           "Size of the swap the child backs, while it is on (/proc/swaps).",
+           &CtlChild::swap_size_bytes);
+  per_swap("mlock_supervisor_child_swap_used_bytes",
+           "Pages in the swap the child backs (/proc/swaps Used).", &CtlChild::swap_used_bytes);
   family(out, "mlock_supervisor_child_swap_state", "gauge",
          "The state of the swap the child backs (1 for the current one).");
   for (const auto& c : s.children)

@@ -9,6 +9,7 @@
 #include "api/human_size.hpp"
 #include "ctl/ctl_bus.hpp"
 #include "ctl/ctl_exit_codes.hpp"
+#include "ctl/ctl_format.hpp"
 #include "ctl/ctl_show.hpp"
 #include "ctl/ctl_watch_filter.hpp"
 
@@ -39,16 +40,7 @@ nlohmann::ordered_json variant_json(const sdbus::Variant& v) {
   if (v.containsValueOfType<std::vector<std::string>>()) return v.get<std::vector<std::string>>();
   PropertyMap one{{"Processes", v}};
   const CtlChild c = child_from("", one, CtlChild{});
-  if (!c.processes.empty() || v.peekValueType() == "a(usbtt)") {
-    nlohmann::ordered_json out = nlohmann::ordered_json::array();
-    for (const auto& p : c.processes)
-      out.push_back({{"pid", p.pid},
-                     {"comm", p.comm},
-                     {"locked", p.locked},
-                     {"locked_bytes", p.locked_bytes},
-                     {"swapped_bytes", p.swapped_bytes}});
-    return out;
-  }
+  if (!c.processes.empty() || v.peekValueType() == "a(usbtt)") return processes_json(c);
   return "(" + v.peekValueType() + ")";
 }
 
