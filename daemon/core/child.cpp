@@ -109,7 +109,9 @@ void Child::start(bool manual) {
 bool Child::start_limit_hit() {
   const auto now = ctx_.system.now();
   const auto window = seconds(spec_.start_limit_interval_sec);
-  while (!start_times_.empty() && now - start_times_.front() > window) start_times_.pop_front();
+  start_times_.erase(std::remove_if(start_times_.begin(), start_times_.end(),
+                                    [&](Clock::time_point t) { return now - t > window; }),
+                     start_times_.end());
   if (start_times_.size() >= spec_.start_limit_burst) return true;
   start_times_.push_back(now);
   return false;

@@ -6,7 +6,6 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -294,7 +293,9 @@ class Child {
 
   ChildContext ctx_;
   ChildSpec spec_;
-  std::optional<ChildSpec> next_spec_;
+  // Held apart, as a pointer and a vector: a thousand children each pay for what they use
+  // (the daemon's heap is locked), not for an inline ChildSpec or a deque's first block.
+  std::unique_ptr<ChildSpec> next_spec_;
   ChildState state_ = ChildState::Stopped;
   ProcessHandle process_;
   Timer timer_;  // start timeout, restart backoff or stop timeout, by state
@@ -304,7 +305,7 @@ class Child {
   bool killed_ = false;         // SIGKILL already sent for this stop
   bool failing_start_ = false;  // stopping because the start failed: restart by policy
 
-  std::deque<Clock::time_point> start_times_;
+  std::vector<Clock::time_point> start_times_;  // at most start_limit_burst
   unsigned backoff_step_ = 0;
   Clock::time_point ready_since_{};
   unsigned restarts_ = 0;

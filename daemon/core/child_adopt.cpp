@@ -117,7 +117,7 @@ SavedChild Child::saved() const {
   s.stop_signal = spec_.stop_signal;
   s.stop_timeout_sec = spec_.stop_timeout_sec;
   s.command = spec_.exec;
-  s.then_start = start_after_stop_ || next_spec_.has_value();
+  s.then_start = start_after_stop_ || next_spec_ != nullptr;
   s.swap_device = swap_.device();
   s.swap_active = swap_.active();
   return s;

@@ -107,7 +107,7 @@ void Child::replace_spec(ChildSpec spec) {
     return;
   }
   stop();
-  next_spec_ = std::move(spec);
+  next_spec_ = std::make_unique<ChildSpec>(std::move(spec));
 }
 
 }  // namespace duende::supervisor

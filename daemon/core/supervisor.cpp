@@ -20,8 +20,10 @@ Supervisor::Supervisor(System& system, Config config, Loader loader, std::string
       monitor_(timers_, [this] { on_monitor_tick(); }),
       pass_(timers_, [this] { run_pass(); }),
       stop_retry_(timers_, [this] { schedule_pass(); }) {
-  for (const auto& [name, spec] : config_.children)
-    children_.emplace(name, std::make_unique<Child>(context(), spec));
+  // Each child keeps its own definition; the map would hold a second, locked copy.
+  for (auto& [name, spec] : config_.children)
+    children_.emplace(name, std::make_unique<Child>(context(), std::move(spec)));
+  config_.children.clear();
   boot_id_ = system_.boot_id();
   tracking_ = system_.process_tracking();
   if (!tracking_.cgroups)

@@ -114,6 +114,7 @@ class Supervisor final : public ChildListener {
   const Child* find(const std::string& name) const;
   // How children's processes are kept together (cgroups, or process groups and why).
   const ProcessTracking& process_tracking() const { return tracking_; }
+  // The running settings; its `children` is empty: each Child holds its own definition.
   const Config& config() const { return config_; }
   // Children running, children with VmLck > 0, and the sum of their VmLck.
   struct Totals {
@@ -136,7 +137,8 @@ class Supervisor final : public ChildListener {
   void save_state();
   SavedSupervisor saved_supervisor() const;
   SavedChild saved_child(const Child& child) const;
-  void write_state(const std::string& key, std::string text, std::string& cache);
+  void write_state(const std::string& key, const std::string& text,
+                   std::optional<std::size_t>& written);
   void start_due_children();
   void schedule_pass();
   void run_pass();
@@ -189,11 +191,11 @@ class Supervisor final : public ChildListener {
   unsigned restarts_ = 0;
   unsigned reexecs_ = 0;
   std::string boot_id_;
-  // The state directory: what each file holds, and which may be out of date.
+  // The state directory: a hash of what each file holds, and which may be out of date.
   bool supervisor_dirty_ = true;
-  std::string saved_supervisor_;
+  std::optional<std::size_t> saved_supervisor_;
   std::set<std::string> dirty_children_;
-  std::map<std::string, std::string> saved_children_;
+  std::map<std::string, std::optional<std::size_t>> saved_children_;
   RateLimit save_log_limit_{std::chrono::seconds(60), 1};
   RateLimit stray_log_limit_{std::chrono::seconds(10), 5};
 };

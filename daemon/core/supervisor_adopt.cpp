@@ -25,8 +25,13 @@ SavedChild Supervisor::saved_child(const Child& child) const {
   return c;
 }
 
-void Supervisor::write_state(const std::string& key, std::string text, std::string& cache) {
-  if (text == cache) return;
+// `written` is a hash of the text last written, not the text: a thousand children's
+// records would keep a megabyte of locked heap to save a rewrite. A collision (2^-64) skips
+// one write until the record changes again.
+void Supervisor::write_state(const std::string& key, const std::string& text,
+                             std::optional<std::size_t>& written) {
+  const std::size_t hash = std::hash<std::string>{}(text);
+  if (written == hash) return;
   if (const int e = system_.save_state(key, text); e != 0) {
     unsigned suppressed = 0;
     if (save_log_limit_.allow(system_.now(), suppressed))
@@ -34,7 +39,7 @@ void Supervisor::write_state(const std::string& key, std::string text, std::stri
                 "; a supervisor restarted now might not find every child");
     return;
   }
-  cache = std::move(text);
+  written = hash;
 }
 
 // After every pass: the files of the children that changed (pid, state, counters), one
@@ -99,7 +104,7 @@ void Supervisor::abort_reexec() {
     dirty_children_.insert(name);  // the files name descriptors that are private again
   }
   saved_children_.clear();
-  saved_supervisor_.clear();
+  saved_supervisor_.reset();
   supervisor_dirty_ = true;
   save_state();
 }

@@ -79,17 +79,18 @@ void Supervisor::apply(Config next) {
     const auto it = children_.find(name);
     if (it == children_.end()) {
       log_notice(LogFields{name}, name + ": added to the configuration");
-      auto& child = children_[name] = std::make_unique<Child>(context(), child_config);
+      auto& child = children_[name] = std::make_unique<Child>(context(), std::move(child_config));
       pending_start_.insert(name);
       if (observer_) observer_->child_added(*child);
     } else if (retiring_.erase(name)) {
       log_notice(LogFields{name}, name + ": back in the configuration");
-      it->second->replace_spec(child_config);
+      it->second->replace_spec(std::move(child_config));
     } else if (!(it->second->spec() == child_config)) {
       log_notice(LogFields{name}, name + ": definition changed; restarting");
-      it->second->replace_spec(child_config);
+      it->second->replace_spec(std::move(child_config));
     }
   }
+  next.children.clear();  // moved into the children, as at start
   const bool monitor_changed = next.monitor_interval_sec != config_.monitor_interval_sec;
   next.start_order.erase(
       std::remove_if(next.start_order.begin(), next.start_order.end(),

@@ -26,18 +26,16 @@ using namespace duende::supervisor;
 
 void out(const std::string& text) { std::fputs(text.c_str(), stdout); }
 
+// "status NAME…" fetches only the named children (one GetAll each), never every child:
+// at 1,000 children the whole tree is a 600 KB reply.
 int run_status(sdbus::IConnection& connection, const CtlArgs& a) {
-  CtlSnapshot s = read_snapshot(connection, running_owner(connection));
-  if (!a.names.empty()) {
-    std::vector<CtlChild> picked;
-    for (const auto& name : a.names) {
-      const auto it = std::find_if(s.children.begin(), s.children.end(),
-                                   [&](const CtlChild& c) { return c.name == name; });
-      if (it == s.children.end())
-        throw CtlError(kCtlNoSuchChild, "no child named \"" + name + "\"");
-      picked.push_back(*it);
-    }
-    s.children = picked;
+  const std::string owner = running_owner(connection);
+  CtlSnapshot s;
+  if (a.names.empty()) {
+    s = read_snapshot(connection, owner);
+  } else {
+    static_cast<ManagerProperties&>(s) = read_manager(connection, owner);
+    for (const auto& name : a.names) s.children.push_back(read_child(connection, owner, name));
   }
   out(a.json ? format_json(s) : format_status(s));
   return std::any_of(s.children.begin(), s.children.end(), ctl_in_trouble) ? kCtlTrouble : kCtlOk;
