@@ -84,13 +84,15 @@ void Child::check_lock() {
                     unlocked_processes() > 0;
   if (lost == lock_lost_) return;
   lock_lost_ = lost;
+  // Counted before Changed goes out: observers (the bus) publish what they see then, and
+  // nothing else may change afterwards to publish the count.
+  if (lost) ++lock_losses_;
   ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
   if (!lost) {
     log_notice(about(), name() + ": locked again (VmLck " +
                             std::to_string(memory_.locked_bytes / 1024) + " KiB)");
     return;
   }
-  ++lock_losses_;
   log_warning(about(kMessageIdLockLost),
               name() + ": lost its lock: VmLck " + std::to_string(memory_.locked_bytes / 1024) +
                   " KiB, VmSwap " + std::to_string(memory_.swapped_bytes / 1024) + " KiB" +

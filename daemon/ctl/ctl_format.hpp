@@ -71,7 +71,10 @@ struct CtlReexec {
 std::string format_reexec(const CtlReexec& outcome, bool json);
 
 // Prometheus text exposition format (version 0.0.4), for node_exporter's textfile
-// collector. With no snapshot (daemon unreachable) only mlock_supervisor_up 0.
+// collector. With no snapshot (daemon unreachable) only mlock_supervisor_up 0. Otherwise
+// also mlock_supervisor_info{version} 1 and, per child, its figures, counters (restarts,
+// lost locks, OOM kills), state, start time (0 while no process runs) and how its last
+// process ended (last_exit_code or last_exit_signal, neither before an exit).
 std::string format_metrics(const std::optional<CtlSnapshot>& snapshot);
 
 // Escapes a label value: backslash, double quote and newline.

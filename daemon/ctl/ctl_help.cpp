@@ -93,12 +93,15 @@ const Command kCommands[] = {
      "was last printed. Never starts the supervisor: it waits for it.\n"
      "  --json  one JSON object per line and event ({\"format\": 1, \"time_us\", \"event\",\n"
      "          \"name\", \"changed\"}), every change (nothing suppressed)\n"},
-    {"logs", "logs NAME [-n N] [-f]", "the child's own output from the journal (journalctl)",
-     "Runs journalctl for child NAME: what it wrote to stdout and stderr, which the supervisor\n"
-     "hands to the journal under SYSLOG_IDENTIFIER=NAME, in mlock-supervisor.service:\n"
-     "  journalctl -u mlock-supervisor.service SYSLOG_IDENTIFIER=NAME\n"
-     "The supervisor's own lines about it are in journalctl -u mlock-supervisor (they start\n"
-     "with \"NAME: \"). Needs journalctl (exit 69 without it).\n"
+    {"logs", "logs NAME [-n N] [-f]",
+     "the child's output and the supervisor's lines about it (journalctl)",
+     "Runs journalctl for child NAME: what it wrote to stdout and stderr\n"
+     "(SYSLOG_IDENTIFIER=NAME) and the supervisor's own lines about it (started, exited,\n"
+     "lost its lock, failed to start: SYSLOG_IDENTIFIER=mlock-supervisor with CHILD=NAME),\n"
+     "in the order they happened:\n"
+     "  journalctl _SYSTEMD_UNIT=mlock-supervisor.service SYSLOG_IDENTIFIER=NAME +\n"
+     "    _SYSTEMD_UNIT=mlock-supervisor.service SYSLOG_IDENTIFIER=mlock-supervisor CHILD=NAME\n"
+     "Needs journalctl (exit 69 without it).\n"
      "  -n, --lines N  the last N lines (journalctl -n)\n"
      "  -f, --follow   go on printing new lines (journalctl -f)\n"},
     {"metrics", "metrics", "Prometheus text exposition format (node_exporter textfile collector)",

@@ -10,8 +10,18 @@
 namespace duende::supervisor {
 
 std::vector<std::string> journalctl_argv(const CtlArgs& a) {
-  std::vector<std::string> argv = {"journalctl", "--unit=mlock-supervisor.service",
-                                   "SYSLOG_IDENTIFIER=" + a.names.at(0)};
+  // Two groups of matches joined by "+" (journalctl ORs groups, ANDs within one): the
+  // child's own output, and the supervisor's entries about it. Both name the unit, so
+  // that nothing outside it that happens to use the same identifier or field shows up.
+  const std::string& name = a.names.at(0);
+  const std::string unit = "_SYSTEMD_UNIT=mlock-supervisor.service";
+  std::vector<std::string> argv = {"journalctl",
+                                   unit,
+                                   "SYSLOG_IDENTIFIER=" + name,
+                                   "+",
+                                   unit,
+                                   "SYSLOG_IDENTIFIER=mlock-supervisor",
+                                   "CHILD=" + name};
   if (a.lines) argv.push_back("--lines=" + std::to_string(*a.lines));
   if (a.follow) argv.push_back("--follow");
   return argv;

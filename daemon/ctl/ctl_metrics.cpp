@@ -34,6 +34,40 @@ void sample(std::string& out, const char* name, const std::string& labels, std::
 
 std::string child_label(const CtlChild& c) { return "child=\"" + escape_label(c.name) + "\""; }
 
+// µs since the epoch as seconds with their six decimals, exactly (no double in between).
+std::string seconds_text(std::uint64_t us) {
+  std::string fraction = std::to_string(us % 1000000);
+  fraction.insert(0, 6 - fraction.size(), '0');
+  return std::to_string(us / 1000000) + "." + fraction;
+}
+
+// When the running process started, and how the last one ended: systemd's split of
+// ExecMainCode (how) and ExecMainStatus (the number) becomes one gauge per "how", so a
+// rule never has to decode a sign. Neither before the first exit, nor for an unknown one.
+void history_metrics(std::string& out, const CtlSnapshot& s) {
+  family(out, "mlock_supervisor_child_start_time_seconds", "gauge",
+         "When the child's running process started, in seconds since the epoch (as "
+         "process_start_time_seconds); kept across an adoption; 0 while no process runs.");
+  for (const auto& c : s.children)
+    out += "mlock_supervisor_child_start_time_seconds{" + child_label(c) + "} " +
+           (c.started_at_us == 0 ? std::string("0") : seconds_text(c.started_at_us)) + "\n";
+  family(out, "mlock_supervisor_child_last_exit_code", "gauge",
+         "Exit status of the child's last process, when it exited by itself (127: its "
+         "program could not be run); none before its first exit or when it was killed.");
+  for (const auto& c : s.children)
+    if (c.last_exit_code == kExitCodeExited)
+      out += "mlock_supervisor_child_last_exit_code{" + child_label(c) + "} " +
+             std::to_string(c.last_exit_status) + "\n";
+  family(out, "mlock_supervisor_child_last_exit_signal", "gauge",
+         "Signal that ended the child's last process (with or without a core dump); none "
+         "before its first exit or when it exited by itself.");
+  for (const auto& c : s.children)
+    if ((c.last_exit_code == kExitCodeKilled || c.last_exit_code == kExitCodeDumped) &&
+        c.last_exit_status < 0 && c.last_exit_status != kExitStatusUnknown)
+      out += "mlock_supervisor_child_last_exit_signal{" + child_label(c) + "} " +
+             std::to_string(-c.last_exit_status) + "\n";
+}
+
 }  // namespace
 
 std::string format_metrics(const std::optional<CtlSnapshot>& snapshot) {
@@ -43,6 +77,11 @@ std::string format_metrics(const std::optional<CtlSnapshot>& snapshot) {
   sample(out, "mlock_supervisor_up", "", snapshot ? 1 : 0);
   if (!snapshot) return out;
   const CtlSnapshot& s = *snapshot;
+  // Prometheus' *_info convention: a constant 1 that carries the text as a label, to be
+  // joined onto other series (group_left) or shown on a dashboard.
+  family(out, "mlock_supervisor_info", "gauge",
+         "Always 1; the version label is the running supervisor's version.");
+  sample(out, "mlock_supervisor_info", "version=\"" + escape_label(s.version) + "\"", 1);
   family(out, "mlock_supervisor_self_locked_bytes", "gauge", "VmLck of the supervisor itself.");
   sample(out, "mlock_supervisor_self_locked_bytes", "", s.self_locked_bytes);
   family(out, "mlock_supervisor_degraded", "gauge",
@@ -85,6 +124,10 @@ std::string format_metrics(const std::optional<CtlSnapshot>& snapshot) {
        [](const CtlChild& c) -> std::uint64_t { return c.oom_kills; }},
       {"mlock_supervisor_child_restarts_total", "counter", "Automatic restarts of the child.",
        [](const CtlChild& c) -> std::uint64_t { return c.restarts; }},
+      {"mlock_supervisor_child_lock_lost_total", "counter",
+       "Times the child lost its lock (VmLck 0, pages in swap, unlocked mappings or an "
+       "unlocked process) since it was configured, across its restarts and the supervisor's.",
+       [](const CtlChild& c) -> std::uint64_t { return c.lock_losses; }},
       {"mlock_supervisor_child_processes", "gauge",
        "Processes in the child's tree (its cgroup), the main one included.",
        [](const CtlChild& c) -> std::uint64_t { return c.processes.size(); }},
@@ -117,6 +160,7 @@ std::string format_metrics(const std::optional<CtlSnapshot>& snapshot) {
       sample(out, "mlock_supervisor_child_state",
              child_label(c) + ",state=\"" + to_string(state) + "\"",
              c.state == to_string(state) ? 1 : 0);
+  history_metrics(out, s);
   swap_metrics(out, s);
   return out;
 }

@@ -2,7 +2,8 @@
 // with an activation file for the name: reads leave it untouched, an action triggers it);
 // status without a daemon exits 7; show (every property, -p, --value, the manager's,
 // --json); watch through the supervisor going away and coming back; logs runs journalctl
-// with the child's match (a stand-in journalctl records its arguments), and says so when
+// with the child's matches and the supervisor's about it (a stand-in journalctl records
+// its arguments), and says so when
 // there is none; help per command, -V.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -173,8 +174,11 @@ TEST_F(MlockctlReads, LogsRunsJournalctlWithTheChildsMatch) {
   EXPECT_EQ(r.out, "line\n");
   std::ifstream in(args_file);
   const std::string args((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The child's own output, or the supervisor's entries about it (CHILD=), from the unit.
   EXPECT_EQ(args,
-            "--unit=mlock-supervisor.service\nSYSLOG_IDENTIFIER=helper\n--lines=20\n--follow\n");
+            "_SYSTEMD_UNIT=mlock-supervisor.service\nSYSLOG_IDENTIFIER=helper\n+\n"
+            "_SYSTEMD_UNIT=mlock-supervisor.service\nSYSLOG_IDENTIFIER=mlock-supervisor\n"
+            "CHILD=helper\n--lines=20\n--follow\n");
 
   for (auto& v : e)
     if (v.rfind("PATH=", 0) == 0) v = "PATH=" + h.path("empty");

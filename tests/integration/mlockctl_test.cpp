@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cmath>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -458,6 +459,10 @@ TEST_F(Mlockctl, MetricsIsValidExpositionFormatWithTheBussValues) {
   EXPECT_EQ(e.value("mlock_supervisor_degraded"), 1);
   EXPECT_EQ(e.type.at("mlock_supervisor_child_restarts_total"), "counter");
   const Properties manager = client().manager_properties();
+  const std::string version = prop<std::string>(manager, "Version");
+  EXPECT_EQ(version, kVersion);
+  EXPECT_EQ(e.value("mlock_supervisor_info", {{"version", version}}), 1) << text;
+  EXPECT_EQ(e.count("mlock_supervisor_info"), 1u);
   EXPECT_EQ(e.value("mlock_supervisor_self_locked_bytes") > 0, prop<bool>(manager, "SelfLocked"));
   ASSERT_EQ(objects.size(), 3u);
   for (const auto& [path, interfaces] : objects) {
@@ -477,6 +482,21 @@ TEST_F(Mlockctl, MetricsIsValidExpositionFormatWithTheBussValues) {
               prop<std::uint64_t>(p, "ResidentBytes"));
     EXPECT_EQ(e.value("mlock_supervisor_child_restarts_total", child),
               prop<std::uint32_t>(p, "Restarts"));
+    EXPECT_EQ(e.value("mlock_supervisor_child_lock_lost_total", child),
+              prop<std::uint32_t>(p, "LockLosses"));
+    // StartedAt to the microsecond (the text has six decimals); 0 for the failed ghost.
+    const std::uint64_t started = prop<std::uint64_t>(p, "StartedAt");
+    EXPECT_EQ(started == 0, name == "ghost") << started;
+    EXPECT_NEAR(e.value("mlock_supervisor_child_start_time_seconds", child), started / 1e6, 1e-6);
+    // The ghost's exec failed: "exited" with 127; the others have not exited yet.
+    const std::string how = prop<std::string>(p, "LastExitCode");
+    EXPECT_EQ(how, name == "ghost" ? "exited" : "");
+    if (name == "ghost") {
+      EXPECT_EQ(prop<std::int32_t>(p, "LastExitStatus"), 127);
+      EXPECT_EQ(e.value("mlock_supervisor_child_last_exit_code", child), 127);
+    } else
+      EXPECT_TRUE(std::isnan(e.value("mlock_supervisor_child_last_exit_code", child)));
+    EXPECT_TRUE(std::isnan(e.value("mlock_supervisor_child_last_exit_signal", child)));
     for (const auto& state : kChildStates)
       EXPECT_EQ(e.value("mlock_supervisor_child_state", {{"child", name}, {"state", state}}),
                 state == prop<std::string>(p, "State") ? 1 : 0)

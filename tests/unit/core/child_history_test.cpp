@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "core/saved_state.hpp"
 #include "supervisor_rig.hpp"
@@ -119,6 +120,43 @@ TEST(ChildHistory, ACrashLoopInBackoffIsTrouble) {
 constexpr const char* kPinned = R"({"monitor_interval_sec": 0.5, "children": {"pinned": {
     "exec": ["/bin/pinned"], "ready": "locked", "on_lock_lost": "restart"}}})";
 constexpr const char* kLockedReport = "X_DUENDE_MLOCK=locked\nX_DUENDE_MLOCK_BYTES=4096\n";
+
+// What an observer (the D-Bus adaptor) reads at each child_changed(): it publishes those
+// values, so a count bumped after the call would stay unpublished until something else moved.
+struct LockLossesSeen : SupervisorObserver {
+  std::vector<unsigned> changed;
+  unsigned at_lock_lost = 0;
+  void child_added(const Child&) override {}
+  void child_removed(const std::string&) override {}
+  void child_changed(const Child& c) override { changed.push_back(c.lock_losses()); }
+  void lock_lost(const Child& c) override { at_lock_lost = c.lock_losses(); }
+  void swap_backend_lost(const Child&) override {}
+  void manager_changed() override {}
+};
+
+TEST(ChildHistory, ALostLockIsCountedBeforeObserversAreToldOfTheChange) {
+  SupervisorRig rig(R"({"monitor_interval_sec": 0.5, "children": {"pinned": {
+    "exec": ["/bin/pinned"], "ready": "locked", "on_lock_lost": "warn"}}})");
+  LockLossesSeen seen;
+  rig.sup().set_observer(&seen);
+  rig.fake.set_new_process_memory({.locked_bytes = 4096});
+  rig.sup().start();
+  rig.send("pinned", "X_DUENDE_MLOCK=locked\nX_DUENDE_MLOCK_BYTES=4096\n");
+  ASSERT_EQ(rig.state("pinned"), ChildState::Running);
+  seen.changed.clear();
+  rig.fake.set_locked_bytes(rig.fake.last_pid("pinned"), 0);
+  rig.fake.advance(milliseconds(500));
+  ASSERT_EQ(rig.child("pinned").lock_losses(), 1u);
+  // The last change told is what the bus holds now.
+  ASSERT_FALSE(seen.changed.empty());
+  EXPECT_EQ(seen.changed.back(), 1u);
+  EXPECT_EQ(seen.at_lock_lost, 1u);
+  // Locked again: no second count, and the change still shows the one.
+  rig.fake.set_locked_bytes(rig.fake.last_pid("pinned"), 4096);
+  rig.fake.advance(milliseconds(500));
+  EXPECT_EQ(seen.changed.back(), 1u);
+  EXPECT_EQ(rig.child("pinned").lock_losses(), 1u);
+}
 
 TEST(ChildHistory, LockLossesCountAcrossRestartsAndSurviveASupervisorRestart) {
   std::map<std::string, std::string> files;
