@@ -239,8 +239,9 @@ TEST_F(BusPolkit, APendingCheckHoldsNothingElse) {
   // generous bound relative to the same test's own baseline still tells the two apart.
   EXPECT_LT(during[10], 10 * before[10] + 50) << "median ms";
   EXPECT_LT(during.back(), 10 * before.back() + 500) << "max ms";
-  EXPECT_EQ(state(), "running");  // still waiting for polkit
-  polkit->release();              // the answer it had: yes
+  EXPECT_EQ(state(), "running");    // still waiting for polkit
+  EXPECT_EQ(daemon_threads(), 1u);  // and no thread does the waiting
+  polkit->release();                // the answer it had: yes
   EXPECT_EQ(stop.results(), std::vector<std::string>{""});
   wait_child_state("demo", "stopped");
 }
