@@ -202,6 +202,22 @@ TEST_F(BusPolkit, ForceStopIsAnActionOfItsOwn) {
   wait_child_state("demo", "stopped");
 }
 
+TEST_F(BusPolkit, AChallengeIsRefusedAndTheInteractiveFlagIsPassedOn) {
+  start_polkit();
+  polkit->challenge();
+  start_with_child();
+  // dbus-send does not allow interactive authorization; busctl does, by default.
+  const auto [error, message] = send(true, "StopChild");
+  EXPECT_EQ(error, kAccessDenied);
+  EXPECT_EQ(message, std::string("access denied: ") + kPolkitManage +
+                         " needs interactive authorization, which the call did not allow");
+  const RunResult r =
+      busctl({"call", kBusName, kManagerPath, kManagerInterface, "StopChild", "s", "demo"}, true);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(polkit->check_flags(), (std::vector<std::uint32_t>{0, 1}));  // AllowUserInteraction
+  EXPECT_EQ(state(), "running");
+}
+
 TEST_F(BusPolkit, ReadsAreOpenToEveryoneAndNeverAskPolkit) {
   start_polkit();
   start_with_child();

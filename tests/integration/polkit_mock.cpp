@@ -68,14 +68,41 @@ void PolkitMock::release() {
   proxy().callMethod("ReleaseHangingCalls").onInterface(kMockInterface);
 }
 
-int PolkitMock::checks() {
-  std::vector<sdbus::Struct<std::uint64_t, std::vector<sdbus::Variant>>> calls;
+void PolkitMock::challenge() {
   proxy()
-      .callMethod("GetMethodCalls")
+      .callMethod("AddMethod")
+      .onInterface(kMockInterface)
+      .withArguments(std::string(""), std::string("CheckAuthorization"),
+                     std::string("(sa{sv})sa{ss}us"), std::string("(bba{ss})"),
+                     std::string("ret = (False, True, {})"));
+}
+
+namespace {
+
+using LoggedCalls = std::vector<sdbus::Struct<std::uint64_t, std::vector<sdbus::Variant>>>;
+
+LoggedCalls logged_checks(sdbus::IProxy& proxy) {
+  LoggedCalls calls;
+  proxy.callMethod("GetMethodCalls")
       .onInterface(kMockInterface)
       .withArguments(std::string("CheckAuthorization"))
       .storeResultsTo(calls);
-  return static_cast<int>(calls.size());
+  return calls;
+}
+
+}  // namespace
+
+int PolkitMock::checks() { return static_cast<int>(logged_checks(proxy()).size()); }
+
+std::vector<std::uint32_t> PolkitMock::check_flags() {
+  std::vector<std::uint32_t> out;
+  for (const auto& call : logged_checks(proxy())) {
+    const auto& args = std::get<1>(call);
+    out.push_back(args.size() > 3 && args[3].containsValueOfType<std::uint32_t>()
+                      ? args[3].get<std::uint32_t>()
+                      : 999);
+  }
+  return out;
 }
 
 // ---- UnprivilegedCalls ----

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,8 +36,12 @@ class PolkitMock {
   // would have had when they came).
   void hang(bool on);
   void release();
-  // CheckAuthorization calls received so far.
+  // From now on every CheckAuthorization answers "not authorized, but a challenge would
+  // do" (is_challenge), as polkitd does for auth_admin* to a call without interaction.
+  void challenge();
+  // CheckAuthorization calls received so far, and the flags argument of each.
   int checks();
+  std::vector<std::uint32_t> check_flags();
 
  private:
   sdbus::IProxy& proxy();
