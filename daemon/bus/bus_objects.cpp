@@ -7,84 +7,12 @@
 #include <memory>
 
 #include "api/swap_fields.hpp"
+#include "bus/bus_guard.hpp"
 #include "duende/mlock.hpp"
 #include "os/log.hpp"
 
 namespace duende::supervisor {
 namespace {
-
-sdbus::Error to_bus_error(const ActionError& e) {
-  switch (e.kind) {
-    case ActionError::Kind::NoSuchChild:
-      return sdbus::Error(kErrorNoSuchChild, e.message);
-    case ActionError::Kind::InvalidState:
-      return sdbus::Error(kErrorInvalidState, e.message);
-    case ActionError::Kind::SwapBusy:
-      return sdbus::Error(kErrorSwapBusy, e.message);
-    case ActionError::Kind::ConfigInvalid:
-      break;
-  }
-  return sdbus::Error(kErrorConfigInvalid, e.message);
-}
-
-// Runs `body`, letting sdbus::Error through and turning anything else into a D-Bus error:
-// any other exception would break the connection for good in sdbus-c++ 1.2.0.
-template <class F>
-auto guarded(const char* what, F&& body) -> decltype(body()) {
-  try {
-    return body();
-  } catch (const sdbus::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    log_error(std::string("D-Bus ") + what + ": " + e.what());
-    throw sdbus::Error(kErrorFailed, std::string(what) + ": " + e.what());
-  } catch (...) {
-    throw sdbus::Error(kErrorFailed, std::string(what) + ": internal error");
-  }
-}
-
-void check_name(const std::string& name) {
-  if (name.empty()) throw sdbus::Error(kErrorInvalidArgs, "empty child name");
-}
-
-void act(duende::mlock::Result<void, ActionError> result) {
-  if (!result) throw to_bus_error(result.error());
-}
-
-// An asynchronous method's reply: sent once the core knows the outcome (a stop whose
-// swapoff runs first), from the loop. Never throws: a reply that cannot be sent (the
-// connection is gone, the caller left) is nothing the core can act on.
-using AsyncReply = std::shared_ptr<sdbus::Result<>>;
-
-void reply(const AsyncReply& r, const duende::mlock::Result<void, ActionError>& outcome) noexcept {
-  try {
-    if (outcome)
-      r->returnResults();
-    else
-      r->returnError(to_bus_error(outcome.error()));
-  } catch (...) {
-    log_warning("D-Bus: cannot send a reply");
-  }
-}
-
-// Runs `call` (a stop or restart taking a completion) for an async method: an error at
-// once, else the reply when the completion runs.
-template <class Call>
-void act_async(const char* what, sdbus::Result<>&& result, Call&& call) {
-  auto r = std::make_shared<sdbus::Result<>>(std::move(result));
-  try {
-    guarded(what, [&] {
-      auto accepted =
-          call([r](duende::mlock::Result<void, ActionError> outcome) { reply(r, outcome); });
-      if (!accepted) throw to_bus_error(accepted.error());
-    });
-  } catch (const sdbus::Error& e) {
-    try {
-      r->returnError(e);
-    } catch (...) {
-    }
-  }
-}
 
 // The core's wall-clock microseconds as a D-Bus timestamp: 0 ("none") stays 0, and a
 // clock before the epoch cannot be shown either.
@@ -173,10 +101,11 @@ ManagerProperties manager_properties(const Supervisor& s, const ReexecControl* r
 // ---- Manager ----
 
 ManagerObject::ManagerObject(sdbus::IConnection& connection, Supervisor& supervisor,
-                             ReexecControl* reexec)
+                             ReexecControl* reexec, Authorizer& authorizer)
     : AdaptorInterfaces(connection, kManagerPath),
       supervisor_(supervisor),
       reexec_(reexec),
+      authorizer_(authorizer),
       published_(manager_properties(supervisor, reexec)) {
   registerAdaptor();
 }
@@ -188,13 +117,6 @@ void ManagerObject::publish_changes() {
   const auto names = changed_properties(published_, now);
   published_ = std::move(now);
   if (!names.empty()) emitPropertiesChangedSignal(kManagerInterface, names);
-}
-
-// Who sent the method call being handled, for the log: "D-Bus client :1.42". (Its uid
-// would cost a synchronous call to the bus; sd-bus has checked it is privileged.)
-std::string ManagerObject::caller() const {
-  const sdbus::Message* message = getObject().getCurrentlyProcessedMessage();
-  return message ? "D-Bus client " + message->getSender() : "a D-Bus client";
 }
 
 bool ManagerObject::out_of_date() const {
@@ -230,51 +152,6 @@ sdbus::ObjectPath ManagerObject::GetChild(const std::string& name) {
   });
 }
 
-void ManagerObject::StartChild(const std::string& name) {
-  guarded("StartChild", [&] { check_name(name), act(supervisor_.start_child(name)); });
-}
-void ManagerObject::StopChild(sdbus::Result<>&& result, std::string name) {
-  act_async("StopChild", std::move(result), [&](Supervisor::ActionDone done) {
-    check_name(name);
-    return supervisor_.stop_child(name, false, std::move(done));
-  });
-}
-void ManagerObject::ForceStopChild(sdbus::Result<>&& result, std::string name) {
-  act_async("ForceStopChild", std::move(result), [&](Supervisor::ActionDone done) {
-    check_name(name);
-    log_warning(caller() + " forces the stop of " + name);
-    return supervisor_.stop_child(name, true, std::move(done));
-  });
-}
-void ManagerObject::RestartChild(sdbus::Result<>&& result, std::string name) {
-  act_async("RestartChild", std::move(result), [&](Supervisor::ActionDone done) {
-    check_name(name);
-    return supervisor_.restart_child(name, std::move(done));
-  });
-}
-void ManagerObject::Reload() {
-  guarded("Reload", [&] { act(supervisor_.reload()); });
-}
-// Privileged (sd-bus checks the caller, as for Reload). Only starts it: the check of the
-// binary, the state file and execve() follow from the loop, after this reply is sent.
-void ManagerObject::Reexec() {
-  guarded("Reexec", [&] {
-    if (!reexec_) throw sdbus::Error(kErrorFailed, "re-exec in place is not available");
-    auto accepted = reexec_->request_reexec(caller());
-    if (accepted) {
-      try {  // an earlier ReexecFailure is cleared: no client may read it from now on
-        publish_changes();
-      } catch (const sdbus::Error&) {  // a broken connection: before_sleep() will see it
-      }
-      return;
-    }
-    // A refusal that recorded itself as ReexecFailure (the check could not be started)
-    // is a failure; the others are about the state: one under way, stopping.
-    const bool failed = reexec_->reexec_failure() == accepted.error();
-    throw sdbus::Error(failed ? kErrorFailed : kErrorInvalidState, accepted.error());
-  });
-}
-
 // Served from what was last published (once per loop round when anything changed): a Get
 // or GetManagedObjects reads no /proc file and walks no children, however many clients ask.
 std::string ManagerObject::Version() { return published_.version; }
@@ -292,9 +169,11 @@ std::string ManagerObject::ProcessTracking() { return published_.process_trackin
 
 // ---- Child ----
 
-ChildObject::ChildObject(sdbus::IConnection& connection, Supervisor& supervisor, const Child& child)
+ChildObject::ChildObject(sdbus::IConnection& connection, Supervisor& supervisor, const Child& child,
+                         Authorizer& authorizer)
     : AdaptorInterfaces(connection, child_object_path(child.name())),
       supervisor_(supervisor),
+      authorizer_(authorizer),
       name_(child.name()),
       published_(child_properties(child)) {
   registerAdaptor();
@@ -320,19 +199,6 @@ void ChildObject::publish_changes(const Child& child) {
 // GetManagedObjects copies no more than it returns.
 const ChildProperties& ChildObject::current() const { return published_; }
 
-void ChildObject::Start() {
-  guarded("Start", [&] { act(supervisor_.start_child(name_)); });
-}
-void ChildObject::Stop(sdbus::Result<>&& result) {
-  act_async("Stop", std::move(result), [&](Supervisor::ActionDone done) {
-    return supervisor_.stop_child(name_, false, std::move(done));
-  });
-}
-void ChildObject::Restart(sdbus::Result<>&& result) {
-  act_async("Restart", std::move(result), [&](Supervisor::ActionDone done) {
-    return supervisor_.restart_child(name_, std::move(done));
-  });
-}
 std::string ChildObject::SwapDevice() { return current().swap_device; }
 std::string ChildObject::SwapState() { return current().swap_state; }
 std::string ChildObject::SwapError() { return current().swap_error; }

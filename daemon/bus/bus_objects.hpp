@@ -3,7 +3,8 @@
 // generated adaptors' PascalCase getters are overridden only here.
 //
 // sdbus-c++ 1.2.0 breaks a connection for good when a handler throws anything but
-// sdbus::Error, so every handler here catches everything and converts it.
+// sdbus::Error, so every handler here catches everything and converts it. The mutating
+// methods (bus_actions.cpp) reply later, once the Authorizer has decided on the caller.
 #pragma once
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -19,6 +20,8 @@
 
 namespace duende::supervisor {
 
+class Authorizer;
+
 // The object path of child `name`, escaped as sd_bus_path_encode() does.
 std::string child_object_path(const std::string& name);
 
@@ -31,8 +34,10 @@ class ManagerObject final
     : public sdbus::AdaptorInterfaces<::org::duende::MlockSupervisor1::Manager_adaptor,
                                       sdbus::ObjectManager_adaptor, sdbus::Properties_adaptor> {
  public:
-  // `reexec`: what Reexec() asks, or null when this daemon offers no re-exec.
-  ManagerObject(sdbus::IConnection& connection, Supervisor& supervisor, ReexecControl* reexec);
+  // `reexec`: what Reexec() asks, or null when this daemon offers no re-exec. `authorizer`
+  // decides on the callers of the mutating methods; it must go before this object.
+  ManagerObject(sdbus::IConnection& connection, Supervisor& supervisor, ReexecControl* reexec,
+                Authorizer& authorizer);
   ~ManagerObject();
 
   // Emits PropertiesChanged for what changed since the last call.
@@ -47,12 +52,12 @@ class ManagerObject final
   std::vector<sdbus::Struct<std::string, std::string, uint32_t, bool, uint64_t, uint64_t>>
   ListChildren() override;
   sdbus::ObjectPath GetChild(const std::string& name) override;
-  void StartChild(const std::string& name) override;
+  void StartChild(sdbus::Result<>&& result, std::string name) override;
   void StopChild(sdbus::Result<>&& result, std::string name) override;
   void ForceStopChild(sdbus::Result<>&& result, std::string name) override;
   void RestartChild(sdbus::Result<>&& result, std::string name) override;
-  void Reload() override;
-  void Reexec() override;
+  void Reload(sdbus::Result<>&& result) override;
+  void Reexec(sdbus::Result<>&& result) override;
   std::string Version() override;
   std::string State() override;
   bool SelfLocked() override;
@@ -66,10 +71,9 @@ class ManagerObject final
   std::string ReexecFailure() override;
   std::string ProcessTracking() override;
 
-  std::string caller() const;
-
   Supervisor& supervisor_;
   ReexecControl* reexec_;
+  Authorizer& authorizer_;
   ManagerProperties published_;
 };
 
@@ -77,15 +81,17 @@ class ChildObject final
     : public sdbus::AdaptorInterfaces<::org::duende::MlockSupervisor1::Child_adaptor,
                                       sdbus::ManagedObject_adaptor, sdbus::Properties_adaptor> {
  public:
-  // Registers the object and announces it (InterfacesAdded).
-  ChildObject(sdbus::IConnection& connection, Supervisor& supervisor, const Child& child);
+  // Registers the object and announces it (InterfacesAdded). `authorizer`: as for the
+  // manager.
+  ChildObject(sdbus::IConnection& connection, Supervisor& supervisor, const Child& child,
+              Authorizer& authorizer);
   // Announces the removal (InterfacesRemoved) and unregisters.
   ~ChildObject();
 
   void publish_changes(const Child& child);
 
  private:
-  void Start() override;
+  void Start(sdbus::Result<>&& result) override;
   void Stop(sdbus::Result<>&& result) override;
   void Restart(sdbus::Result<>&& result) override;
   std::string Name() override;
@@ -130,6 +136,7 @@ class ChildObject final
   const ChildProperties& current() const;
 
   Supervisor& supervisor_;
+  Authorizer& authorizer_;
   std::string name_;
   ChildProperties published_;
 };

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "bus/bus_authorization.hpp"
 #include "bus/bus_objects.hpp"
 #include "bus/bus_probe.hpp"
 #include "os/log.hpp"
@@ -46,9 +47,11 @@ void BusService::connect() {
 void BusService::open_connection() {
   try {
     connection_ = sdbus::createSystemBusConnection();
-    manager_ = std::make_unique<ManagerObject>(*connection_, supervisor_, reexec_);
+    authorizer_ = std::make_unique<Authorizer>();
+    manager_ = std::make_unique<ManagerObject>(*connection_, supervisor_, reexec_, *authorizer_);
     for (const auto& [name, child] : supervisor_.children())
-      children_[name] = std::make_unique<ChildObject>(*connection_, supervisor_, *child);
+      children_[name] =
+          std::make_unique<ChildObject>(*connection_, supervisor_, *child, *authorizer_);
     broken_ = false;
     request_name();
   } catch (const sdbus::Error& e) {
@@ -87,6 +90,7 @@ void BusService::teardown() {
   bus_timeout_.disarm();
   try {
     bus_proxy_.reset();
+    authorizer_.reset();  // first: its pending checks answer for the objects below
     children_.clear();
     manager_.reset();
     connection_.reset();
@@ -174,7 +178,8 @@ void BusService::when_connected(F&& publish) {
 
 void BusService::child_added(const Child& child) {
   when_connected([&] {
-    children_[child.name()] = std::make_unique<ChildObject>(*connection_, supervisor_, child);
+    children_[child.name()] =
+        std::make_unique<ChildObject>(*connection_, supervisor_, child, *authorizer_);
     manager_dirty_ = true;
   });
 }

@@ -24,6 +24,7 @@ class IProxy;
 
 namespace duende::supervisor {
 
+class Authorizer;
 class BusProbe;
 class ManagerObject;
 class ChildObject;
@@ -72,6 +73,9 @@ class BusService final : public SupervisorObserver {
   std::string probe_why_;
   std::unique_ptr<sdbus::IConnection> connection_;
   std::unique_ptr<sdbus::IProxy> bus_proxy_;  // org.freedesktop.DBus, for RequestName
+  // Decides on the callers of the objects' mutating methods; torn down before them, so
+  // that no pending check outlives an object it would answer for.
+  std::unique_ptr<Authorizer> authorizer_;
   std::unique_ptr<ManagerObject> manager_;
   std::map<std::string, std::unique_ptr<ChildObject>> children_;
   int watched_fd_ = -1;

@@ -58,6 +58,19 @@ PropertyMap get_all(sdbus::IConnection& connection, const std::string& destinati
   return all;
 }
 
+// The daemon's refusal ("not authorized: org.duende.MlockSupervisor1.manage", "access
+// denied: polkit is not available ...") and what the user can do about it: the polkit
+// action it names, or "manage" (what every action but a forced stop needs).
+std::string access_denied(const std::string& message) {
+  const std::string prefix = "access denied: ";
+  std::string reason = message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message;
+  if (reason.empty()) reason = "only root may start, stop, restart, reload or re-execute";
+  const char* action =
+      message.find(kPolkitForceStop) != std::string::npos ? kPolkitForceStop : kPolkitManage;
+  return "access denied: " + reason + " (run as root, or ask an administrator for " + action +
+         " through polkit)";
+}
+
 }  // namespace
 
 std::unique_ptr<sdbus::IConnection> connect_system_bus() {
@@ -173,9 +186,7 @@ CtlError explain(const sdbus::Error& e) {
     return CtlError(kCtlNotRunning,
                     "mlock-supervisor is not running (nobody owns org.duende.MlockSupervisor1 on "
                     "the system bus; try: systemctl start mlock-supervisor)");
-  if (n == kErrorAccessDenied)
-    return CtlError(kCtlAccessDenied,
-                    "permission denied: only root may start, stop, restart or reload (try sudo)");
+  if (n == kErrorAccessDenied) return CtlError(kCtlAccessDenied, access_denied(e.getMessage()));
   if (n == kErrorNoSuchChild) return CtlError(kCtlNoSuchChild, e.getMessage());
   if (n == kErrorConfigInvalid)
     return CtlError(kCtlFailed, "the new configuration is invalid; the running one is kept:\n" +

@@ -42,6 +42,8 @@ done
 has mlock-supervisor /usr/libexec/mlock-supervisor/mlock-supervisor-metrics-textfile
 has mlock-supervisor /usr/share/mlock-supervisor/mlock-supervisor.rules.yml
 has mlock-supervisor /usr/share/bash-completion/completions/mlockctl
+has mlock-supervisor /usr/share/polkit-1/actions/org.duende.MlockSupervisor1.policy
+has mlock-supervisor /usr/share/dbus-1/system.d/org.duende.MlockSupervisor1.conf
 for m in man1/mlockctl.1.gz man5/mlock-supervisor.json.5.gz man8/mlock-supervisor.8.gz; do
   has mlock-supervisor "/usr/share/man/$m"
 done
