@@ -35,46 +35,48 @@ const Command kCommands[] = {
      "  --json                      one JSON object {\"format\": 1, \"name\", \"properties\"}\n"
      "Never starts the supervisor.\n"},
     {"start", "[--json] start NAME [--no-block] [--timeout SEC]",
-     "start a child and wait until it runs (and is locked, when it must be); root only",
+     "start a child and wait until it runs (and is locked if it must); root or polkit",
      "Starts child NAME (and clears its start limit), then waits until it runs and, when it\n"
      "must be locked, is locked; or until it failed or went into backoff: then prints its\n"
      "last failure and where to look (mlockctl logs NAME, journalctl -u mlock-supervisor)\n"
      "and exits 1. A child that already runs is left alone (\"NAME is already running\",\n"
-     "exit 0). Root only.\n"
+     "exit 0). Root, or whom polkit allows.\n"
      "  --timeout SEC  wait at most SEC seconds (default 90: three times the default\n"
      "                 start_timeout_sec; give more for a child with a longer one); exit 1\n"
      "  --no-block     return once the supervisor accepted the request\n"},
     {"stop", "[--json] stop NAME [--force] [--no-block] [--timeout SEC]",
-     "stop a child (its swap off first) and wait until it stopped; root only",
+     "stop a child (its swap off first) and wait until it stopped; root or polkit",
      "Stops child NAME and waits until its process is gone; it stays stopped until started.\n"
      "A child whose swap is on has it turned off first (swapoff: waits, at most 6 min); when\n"
      "that fails (e.g. not enough memory to take the pages back) the stop is refused, the\n"
      "child keeps running, and mlockctl says why (exit 1). A stopped child is left alone\n"
-     "(\"NAME is already stopped\", exit 0). Root only.\n"
+     "(\"NAME is already stopped\", exit 0). Root, or whom polkit allows.\n"
      "  --force        stop it even when its swap cannot be turned off: every process with\n"
      "                 pages on that swap then hangs\n"
      "  --timeout SEC  wait at most SEC seconds for the exit once the stop was accepted\n"
      "                 (default 90)\n"
      "  --no-block     return once the supervisor accepted the request\n"},
     {"restart", "[--json] restart NAME [--no-block] [--timeout SEC]",
-     "stop and start a child, and wait as start does; root only",
+     "stop and start a child, and wait as start does; root or polkit",
      "Stops child NAME (its swap off first, as stop) and starts it again, then waits as\n"
-     "start does until another process runs (and is locked, when it must be). Root only.\n"
+     "start does until another process runs (and is locked, when it must be). Root, or\n"
+     "whom polkit allows.\n"
      "  --timeout SEC, --no-block  as for start\n"},
     {"reload", "[--json] reload [--no-block] [--timeout SEC] [--main-pid PID]",
-     "re-read the configuration, say what changed, wait for it to settle; root only",
+     "re-read the configuration, say what changed, wait for it; root or polkit",
      "Asks the supervisor to re-read its configuration and waits for the answer. An invalid\n"
      "configuration changes nothing: every problem is printed and the exit status is 1.\n"
      "Otherwise prints what changed (children added, removed, restarted, kept) and waits\n"
      "until the added and restarted children run, as start does (exit 1 if one fails).\n"
      "The unit's ExecReload= runs \"mlockctl reload --main-pid $MAINPID\", so that\n"
-     "systemctl reload fails on an invalid configuration. Root only.\n"
+     "systemctl reload fails on an invalid configuration. Root, or whom polkit allows.\n"
      "  --main-pid PID  when the system bus cannot be reached or the supervisor is not on it\n"
      "                  yet (early boot: it supervises before the bus is up), send SIGHUP to\n"
      "                  PID instead, say so, and exit 0 (its log has the outcome). Without\n"
      "                  it, the call may start the supervisor (D-Bus activation)\n"
      "  --timeout SEC, --no-block  as for start (--no-block: no waiting for the children)\n"},
-    {"reexec", "[--json] reexec", "re-execute the supervisor in place, children kept; root only",
+    {"reexec", "[--json] reexec",
+     "re-execute the supervisor in place, children kept; root or polkit",
      "Re-executes the supervisor in place (e.g. after an upgrade of its binary): the children\n"
      "keep running and are adopted by the new image, nothing is restarted, the pid stays. The\n"
      "daemon checks the new binary with --check-config first; mlockctl waits (at most 60 s)\n"
@@ -144,7 +146,7 @@ std::string exit_status_table() {
          "  7   mlock-supervisor is not running\n"
          "  64  usage error (EX_USAGE, as mlock-supervisor)\n"
          "  69  the system bus cannot be reached, or journalctl is missing (EX_UNAVAILABLE)\n"
-         "  77  permission denied: only root may act (EX_NOPERM)\n";
+         "  77  permission denied: root acts, others as polkit allows (EX_NOPERM)\n";
 }
 
 std::string global_help() {

@@ -37,10 +37,8 @@ int run_reexec(sdbus::IConnection& connection, bool json) {
         .onInterface(kManagerInterface)
         .withTimeout(std::chrono::seconds(30));
   } catch (const sdbus::Error& e) {
-    if (e.getName() == kErrorAccessDenied)
-      throw CtlError(kCtlAccessDenied,
-                     "permission denied: only root may re-execute the supervisor (try sudo)");
-    if (e.getName() == kErrorServiceUnknown || e.getName() == kErrorNameHasNoOwner)
+    if (e.getName() == kErrorAccessDenied || e.getName() == kErrorServiceUnknown ||
+        e.getName() == kErrorNameHasNoOwner)
       throw explain(e);
     throw failed(std::string("re-exec refused: ") + explain(e).what());
   }

@@ -556,7 +556,9 @@ TEST_F(Mlockctl, UnprivilegedUsersMayLookButNotAct) {
   EXPECT_EQ(r.exit_code, 77);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err,
-            "mlockctl: permission denied: only root may re-execute the supervisor (try sudo)\n");
+            "mlockctl: access denied: polkit is not available on the system bus to authorize "
+            "org.duende.MlockSupervisor1.manage; without it only root may act (run as root, "
+            "or ask an administrator for org.duende.MlockSupervisor1.manage through polkit)\n");
   EXPECT_EQ(h.child_pids("swap0").size(), 1u);
   EXPECT_EQ(h.count("requested"), 0);
   const RunResult status = mlockctl({"status"}, true);
