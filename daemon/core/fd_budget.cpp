@@ -6,6 +6,11 @@ std::uint64_t fds_needed(const Config& config) {
   return kSupervisorFds + kFdsPerChild * config.children.size();
 }
 
+std::uint64_t fds_spare(std::size_t children, std::uint64_t limit) {
+  const std::uint64_t needed = kSupervisorFds + kFdsPerChild * children;
+  return limit > needed ? limit - needed : 0;
+}
+
 std::optional<std::string> fd_budget_problem(const Config& config, std::uint64_t limit) {
   const std::uint64_t needed = fds_needed(config);
   if (needed <= limit) return std::nullopt;

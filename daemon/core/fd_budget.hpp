@@ -25,6 +25,10 @@ inline constexpr std::uint64_t kSupervisorFds = 64;
 // kSupervisorFds + kFdsPerChild for each child of `config`.
 std::uint64_t fds_needed(const Config& config);
 
+// What `limit` leaves over once `children` children and the supervisor have theirs (0 when
+// nothing): the room System::set_spare_fds() is told of.
+std::uint64_t fds_spare(std::size_t children, std::uint64_t limit);
+
 // nullopt when `config` fits in `limit` descriptors; otherwise the reason, naming the
 // numbers: "the configuration needs 1064 file descriptors (1000 children, 1 each, and 64
 // for the supervisor), but the limit is 1024 (RLIMIT_NOFILE: raise LimitNOFILE= in the

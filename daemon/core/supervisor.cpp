@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "api/human_size.hpp"
+#include "core/fd_budget.hpp"
 
 namespace duende::supervisor {
 
@@ -48,6 +49,7 @@ void Supervisor::start(std::optional<SavedState> saved) {
           .count();
   for (const auto& name : config_.start_order) pending_start_.insert(name);
   adopt_children(saved ? std::move(*saved) : SavedState{});
+  system_.set_spare_fds(fds_spare(children_.size(), system_.fd_limit()));
   arm_monitor();
   start_due_children();
   update_state();

@@ -97,6 +97,8 @@ void Supervisor::apply(Config next) {
                      [this](const std::string& n) { return retiring_.count(n); }),
       next.start_order.end());
   config_ = std::move(next);
+  // Before any added child starts: room the kept files took is given back first.
+  system_.set_spare_fds(fds_spare(children_.size(), system_.fd_limit()));
   if (monitor_changed) arm_monitor();
   start_due_children();
   remove_retired();

@@ -39,6 +39,7 @@ timespec to_timespec(Clock::duration d) {
 KernelSystem::KernelSystem(EventLoop& loop, std::optional<rlimit> child_nofile,
                            std::string state_dir, Cgroups cgroups)
     : loop_(loop),
+      euid_(process_effective_uid()),
       child_nofile_(child_nofile),
       cgroups_(std::move(cgroups)),
       timer_fd_(::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)),
@@ -171,6 +172,8 @@ void KernelSystem::release(ProcessHandle& process, bool kill_if_running) {
     ::waitid(kIdPidfd, static_cast<id_t>(process.handle), &info, WEXITED);
   }
   ::close(process.handle);
+  kept_.forget("/proc/" + std::to_string(process.pid) + "/status");
+  if (!process.cgroup.empty()) kept_.forget(process.cgroup + "/cgroup.procs");
   // Gone with its last process (EBUSY while any is left: then it stays).
   if (!process.cgroup.empty() && !Cgroups::populated(process.cgroup))
     Cgroups::remove(process.cgroup);
@@ -336,7 +339,17 @@ std::string KernelSystem::boot_id() { return duende::supervisor::boot_id(); }
 pid_t KernelSystem::own_pid() { return ::getpid(); }
 
 mlock::Result<mlock::ProcessMemory, mlock::InspectError> KernelSystem::inspect(pid_t pid) {
-  return mlock::inspect(pid, false);
+  if (pid <= 0) return mlock::inspect(pid, false);  // its EINVAL
+  const std::string path = "/proc/" + std::to_string(pid) + "/status";
+  const auto text = kept_.read(path, kMaxStatusBytes);
+  if (!text) {
+    const int e = text.error();
+    const std::string what =
+        e == ENOENT || e == ESRCH ? "no such process" : path + ": " + std::strerror(e);
+    return mlock::Unexpected(
+        mlock::InspectError{e == ENOENT ? ESRCH : e, "pid " + std::to_string(pid) + ": " + what});
+  }
+  return mlock::inspect_status_text(pid, *text);
 }
 
 mlock::Result<mlock::MemoryDetail, mlock::InspectError> KernelSystem::inspect_detail(pid_t pid) {
@@ -348,7 +361,7 @@ mlock::Result<mlock::IoFlusherThreads, mlock::InspectError> KernelSystem::inspec
   return mlock::inspect_io_flusher(pid);
 }
 
-uid_t KernelSystem::effective_uid() { return process_effective_uid(); }
+uid_t KernelSystem::effective_uid() { return euid_; }
 
 std::uint64_t KernelSystem::fd_limit() { return fd_limit_now(); }
 

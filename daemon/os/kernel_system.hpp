@@ -14,6 +14,7 @@
 
 #include "os/cgroup.hpp"
 #include "os/event_loop.hpp"
+#include "os/kept_files.hpp"
 #include "os/system.hpp"
 
 namespace duende::supervisor {
@@ -71,6 +72,9 @@ class KernelSystem final : public System {
 
   // A state file is read up to this size; a bigger one is not ours.
   static constexpr std::size_t kMaxStateBytes = 1024 * 1024;
+  // /proc/PID/status: about 1.5 KiB, more with a long Groups: line (which comes before
+  // the Vm* lines, so the text must not be cut short of them).
+  static constexpr std::size_t kMaxStatusBytes = 1024 * 1024;
   // An adopted process that is not our child is reaped by its parent; its status is
   // looked for every kForeignRetry, kForeignTries times, then reported unknown.
   static constexpr Clock::duration kForeignRetry = std::chrono::milliseconds(10);
@@ -83,6 +87,7 @@ class KernelSystem final : public System {
   mlock::Result<mlock::IoFlusherThreads, mlock::InspectError> inspect_io_flusher(
       pid_t pid) override;
   std::uint64_t fd_limit() override;
+  void set_spare_fds(std::uint64_t spare) override { kept_.set_allowance(spare / 2); }
   uid_t effective_uid() override;
   std::string user_home(uid_t uid) override;
   void trim_heap() override;
@@ -97,6 +102,8 @@ class KernelSystem final : public System {
 
  private:
   EventLoop& loop_;
+  KeptFiles kept_;  // /proc/PID/status and cgroup.procs of each round
+  uid_t euid_;      // it never changes: one geteuid() rather than one per child per round
   std::optional<rlimit> child_nofile_;
   Cgroups cgroups_;
   std::unordered_map<pid_t, int> watched_;  // pid -> how many handles watch it

@@ -203,6 +203,10 @@ class System {
       pid_t pid) = 0;
   // How many file descriptors the process may have open (the soft RLIMIT_NOFILE).
   virtual std::uint64_t fd_limit() = 0;
+  // The descriptors the configuration leaves over (fd_limit() less what the fd budget
+  // reserves): the system may use up to half of them to keep the files of the monitor
+  // rounds open (inspect(), processes()). Told at start and after each reload.
+  virtual void set_spare_fds(std::uint64_t spare) { (void)spare; }
   // The supervisor's effective uid (a child without "user" runs as it).
   virtual uid_t effective_uid() = 0;
   // The home directory of user `uid` from NSS, "" when unknown.

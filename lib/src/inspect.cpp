@@ -18,11 +18,9 @@ using internal::read_failure;
 
 // /proc/PID/status of a process that has user memory: not a zombie, a kernel thread or
 // one exiting.
-Result<internal::ProcStatus, InspectError> read_status(pid_t pid, const std::string& dir) {
-  if (pid <= 0) return inspect_failure(pid, EINVAL, "not a process id");
-  const auto text = internal::read_whole_file(dir + "/status");
-  if (!text) return read_failure(pid, dir + "/status", text.error());
-  auto status = internal::parse_proc_status(*text);
+Result<internal::ProcStatus, InspectError> status_from(pid_t pid, std::string_view text,
+                                                       const std::string& dir) {
+  auto status = internal::parse_proc_status(text);
   if (!status) return inspect_failure(pid, EINVAL, dir + "/status: " + status.error());
   if (status->state == 'Z' || status->state == 'X')
     return inspect_failure(pid, ESRCH, "process has exited (zombie): it has no memory");
@@ -33,6 +31,23 @@ Result<internal::ProcStatus, InspectError> read_status(pid_t pid, const std::str
     return inspect_failure(pid, ESRCH,
                            "process is exiting (or a kernel thread): no memory figures");
   return std::move(*status);
+}
+
+Result<internal::ProcStatus, InspectError> read_status(pid_t pid, const std::string& dir) {
+  if (pid <= 0) return inspect_failure(pid, EINVAL, "not a process id");
+  const auto text = internal::read_whole_file(dir + "/status");
+  if (!text) return read_failure(pid, dir + "/status", text.error());
+  return status_from(pid, *text, dir);
+}
+
+ProcessMemory memory_from(pid_t pid, const internal::ProcStatus& status) {
+  ProcessMemory m;
+  m.pid = pid;
+  m.locked_bytes = *status.vm_lck;
+  m.resident_bytes = *status.vm_rss;
+  m.swapped_bytes = status.vm_swap.value_or(0);
+  m.pinned_bytes = status.vm_pin.value_or(0);
+  return m;
 }
 
 Result<internal::SmapsCoverage, InspectError> read_smaps(pid_t pid, const std::string& dir) {
@@ -51,12 +66,7 @@ Result<ProcessMemory, InspectError> inspect(pid_t pid, bool check_coverage) {
   const std::string dir = "/proc/" + std::to_string(pid);
   const auto status = read_status(pid, dir);
   if (!status) return Unexpected(status.error());
-  ProcessMemory m;
-  m.pid = pid;
-  m.locked_bytes = *status->vm_lck;
-  m.resident_bytes = *status->vm_rss;
-  m.swapped_bytes = status->vm_swap.value_or(0);
-  m.pinned_bytes = status->vm_pin.value_or(0);
+  ProcessMemory m = memory_from(pid, *status);
   if (!check_coverage) return m;
 
   const auto coverage = read_smaps(pid, dir);
@@ -66,6 +76,13 @@ Result<ProcessMemory, InspectError> inspect(pid_t pid, bool check_coverage) {
   m.unlocked_mappings = coverage->unlocked_mappings;
   m.fully_locked = coverage->lockable_mappings > 0 && coverage->unlocked_mappings == 0;
   return m;
+}
+
+Result<ProcessMemory, InspectError> inspect_status_text(pid_t pid, std::string_view status_text) {
+  if (pid <= 0) return inspect_failure(pid, EINVAL, "not a process id");
+  const auto status = status_from(pid, status_text, "/proc/" + std::to_string(pid));
+  if (!status) return Unexpected(status.error());
+  return memory_from(pid, *status);
 }
 
 Result<MemoryDetail, InspectError> inspect_detail(pid_t pid) {

@@ -349,6 +349,13 @@ struct InspectError {
 DUENDE_MLOCK_API Result<ProcessMemory, InspectError> inspect(pid_t pid,
                                                              bool check_coverage = false);
 
+// inspect(pid, false) from /proc/PID/status text the caller read itself (since 1.3): a
+// monitor of many processes can keep each file open and pread() it at offset 0, saving
+// an open() and a close() per process per round. The verdicts are inspect()'s: a zombie
+// or an exiting process is ESRCH; a kernel thread or text the parser refuses is EINVAL.
+DUENDE_MLOCK_API Result<ProcessMemory, InspectError> inspect_status_text(
+    pid_t pid, std::string_view status_text);
+
 // ---- Memory in detail (since 1.2) ----
 //
 // ProcessMemory keeps its layout (it crosses the shared library's ABI by value), so the

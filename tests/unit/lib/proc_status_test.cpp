@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
+#include "duende/mlock.hpp"
 #include "fixture.hpp"
 #include "param_name.hpp"
 
@@ -128,3 +131,35 @@ TEST(ParseProcStatus, CrlfLineEndingsReadAsLf) {
 
 }  // namespace
 }  // namespace duende::mlock::internal
+
+namespace duende::mlock {
+namespace {
+
+// The public entry for a text the caller read itself: inspect()'s figures and verdicts.
+TEST(InspectStatusText, GivesTheFiguresOfAStatusText) {
+  const auto m = inspect_status_text(42, test::read_fixture("proc_status_locked.txt"));
+  ASSERT_TRUE(m) << m.error().message;
+  EXPECT_EQ(m->pid, 42);
+  EXPECT_EQ(m->locked_bytes, 6720u * 1024);
+  EXPECT_EQ(m->resident_bytes, 6728u * 1024);
+  EXPECT_EQ(m->swapped_bytes, 0u);
+  EXPECT_FALSE(m->coverage_checked);
+}
+
+TEST(InspectStatusText, ZombieKernelThreadAndBadTextAreInspectsErrors) {
+  const auto zombie = inspect_status_text(42, test::read_fixture("proc_status_zombie.txt"));
+  ASSERT_FALSE(zombie);
+  EXPECT_EQ(zombie.error().error_number, ESRCH);
+  const auto kthread = inspect_status_text(2, test::read_fixture("proc_status_kthread.txt"));
+  ASSERT_FALSE(kthread);
+  EXPECT_EQ(kthread.error().error_number, EINVAL);
+  const auto bad = inspect_status_text(42, test::read_fixture("proc_status_malformed.txt"));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().error_number, EINVAL);
+  EXPECT_NE(bad.error().message.find("pid 42: /proc/42/status: "), std::string::npos)
+      << bad.error().message;
+  EXPECT_EQ(inspect_status_text(0, "").error().error_number, EINVAL);
+}
+
+}  // namespace
+}  // namespace duende::mlock
