@@ -65,6 +65,16 @@ void BenchRun::measure_bus(int n, int round) {
       if (auto ms = probe_->get_state_ms(child_name(i % n))) results_.add(n, "get", kLocked, *ms);
     }
     measure_status(*peer, n, kLocked);
+    // The floor of every status row: mlockctl starting and exiting without asking
+    // anything (dynamic linking of libstdc++ and sdbus-c++), as the client pays it.
+    SpawnOptions version;
+    version.argv = {programs_.mlockctl, "--version"};
+    version.env = base_environment("");
+    for (int t = 0; t < plan_.status_trials && !interrupted(); ++t) {
+      const double ms = peers::run(version).ms;
+      for (const char* row : {"status all", "status one", "status --json"})
+        results_.add(n, row, kFloor, ms);
+    }
   } catch (const std::exception& e) {
     results_.notes.push_back(kLocked + " on the bus at " + std::to_string(n) + ": " + e.what());
   }

@@ -163,7 +163,8 @@ void add_notes(Results& r, const Programs& programs, const Plan& plan) {
   r.notes.push_back(
       "status: wall time of the command to completion; s6 has no all-services "
       "status: a loop of s6-svstat, one per service; GetManagedObjects and Get: "
-      "one in-process sdbus-c++ connection");
+      "one in-process sdbus-c++ connection; the status rows' floor is `mlockctl --version` "
+      "(the client's own start and exit)");
   r.notes.push_back(
       "footprint and idle without a bus; mlockctl, D-Bus and \"own VmLck, on a "
       "bus\" from a second start of mlock-supervisor (locked) on a private "
