@@ -57,6 +57,7 @@ BenchRun::BenchRun(Programs programs, std::string link_floor, Plan plan, std::st
       results_(results) {
   events_ = std::make_unique<Events>(work_dir_ + "/events.sock");
   programs_.bench_socket = events_->socket_path();
+  events_->set_give_up(&interrupted);
   if (!programs_.bus_address.empty()) probe_ = std::make_unique<DbusProbe>(programs_.bus_address);
 }
 

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
@@ -138,7 +139,12 @@ void Events::on_log_bytes(const char* data, std::size_t n, Clock::time_point at)
 
 bool Events::wait(const std::function<bool()>& done, Clock::time_point deadline) {
   std::unique_lock lock(mutex_);
-  return changed_.wait_until(lock, deadline, done);
+  for (;;) {
+    if (done()) return true;
+    const auto now = Clock::now();
+    if (now >= deadline || (give_up_ && give_up_())) return false;
+    changed_.wait_until(lock, std::min(deadline, now + std::chrono::milliseconds(100)));
+  }
 }
 
 std::optional<Hello> Events::latest(const std::string& name) const {

@@ -47,6 +47,9 @@ class Events {
   // Forgets everything heard (a new peer run begins) and stops watching the log.
   void reset();
 
+  // Every wait also gives up once `give_up` returns true (checked every 100 ms): a
+  // SIGINT of the benchmark must not sit out a 1,000-child deadline.
+  void set_give_up(bool (*give_up)()) { give_up_ = give_up; }
   // Waits until `done` (called under the lock) is true or `deadline` passes.
   bool wait(const std::function<bool()>& done, Clock::time_point deadline);
 
@@ -80,6 +83,7 @@ class Events {
   std::map<std::string, std::vector<Clock::time_point>> ready_lines_;
   std::size_t ready_total_ = 0;
   std::optional<Clock::time_point> ready_at_;
+  bool (*give_up_)() = nullptr;
   std::thread thread_;
 };
 

@@ -6,6 +6,7 @@
 //                     [--work-dir DIR]
 //   mlock_peers_bench --self-test     the arithmetic and formats, no peers, no root
 //   mlock_peers_bench --dry-run       prints the report of made-up figures
+//   mlock_peers_bench --merge A.json B.json… [--json FILE]   one report of several runs
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
@@ -35,6 +36,7 @@ struct Options {
   std::string json = MLOCK_PEERS_DEFAULT_JSON;
   std::string work_dir;
   bool self_test = false, dry_run = false;
+  std::vector<std::string> merge;
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -242,6 +244,13 @@ int main(int argc, char** argv) {
   using namespace duende::peers;
   Options o = parse(argc, argv);
   if (o.self_test) return self_test() == 0 ? 0 : 1;
+  if (!o.merge.empty()) {
+    Results r;
+    for (const auto& file : o.merge) merge_json(nlohmann::json::parse(std::ifstream(file)), r);
+    std::printf("%s", report_text(r).c_str());
+    std::ofstream(o.json) << report_json(r).dump(1) << "\n";
+    return 0;
+  }
   if (o.dry_run) {
     std::printf("%s", report_text(synthetic_results()).c_str());
     return 0;

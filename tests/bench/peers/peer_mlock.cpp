@@ -61,6 +61,10 @@ class Mlock final : public Peer {
   void start(Events& events) override {
     int err[2];
     if (pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
+    // The daemon drops log lines rather than block on a full stderr: a start of 1,000
+    // children writes ~200 KB of lines at once, more than a pipe's 64 KiB, and a dropped
+    // "ready" line would be a child never seen verified. 1 MiB is pipe-max-size.
+    fcntl(err[0], F_SETPIPE_SZ, 1 << 20);
     SpawnOptions o;
     o.argv = {programs_.supervisor, "--config",       dir_ + "/mlock-supervisor.json",
               "--config-dir",       dir_ + "/conf.d", "--preload",

@@ -43,7 +43,9 @@ class S6 final : public Peer {
 
   void start(Events& events) override {
     SpawnOptions o;
-    o.argv = {find_program("s6-svscan"), dir_ + "/scan"};
+    // -c: it supervises at most 500 services by default (1,000 children would leave half
+    // of them unstarted); room for every child and its logger slot.
+    o.argv = {find_program("s6-svscan"), "-c", std::to_string(2 * children_ + 16), dir_ + "/scan"};
     o.env = base_environment(events.socket_path());
     o.env.push_back("BENCH_NOTIFY_FD=3");
     o.cwd = dir_;

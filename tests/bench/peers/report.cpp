@@ -295,4 +295,32 @@ nlohmann::json report_json(const Results& r) {
   return j;
 }
 
+void merge_json(const nlohmann::json& j, Results& r) {
+  if (r.machine.cores == 0) {
+    const auto& m = j.at("machine");
+    r.machine = {m.at("cores").get<int>(), m.at("kernel").get<std::string>(),
+                 m.at("cpu").get<std::string>(), m.at("date").get<std::string>(),
+                 m.at("mode").get<std::string>()};
+  }
+  for (const auto& [count, rows] : j.at("counts").items()) {
+    const int n = std::stoi(count);
+    std::vector<std::string> done;  // a source shared by a p50 and a p90 row: once
+    for (const auto& row : rows) {
+      const auto source = row.at("source").get<std::string>();
+      if (std::find(done.begin(), done.end(), source) != done.end()) continue;
+      done.push_back(source);
+      for (const auto& [column, cell] : row.at("columns").items())
+        for (double v : cell.at("samples")) r.add(n, source, column, v);
+    }
+  }
+  for (const auto& w : j.at("windows"))
+    r.windows.push_back({w.at("children").get<int>(), w.at("round").get<int>(),
+                         w.at("column").get<std::string>(), w.at("what").get<std::string>(),
+                         w.at("loadavg_before").get<double>(),
+                         w.at("loadavg_after").get<double>()});
+  for (const auto& note : j.at("notes"))
+    if (std::find(r.notes.begin(), r.notes.end(), note.get<std::string>()) == r.notes.end())
+      r.notes.push_back(note.get<std::string>());
+}
+
 }  // namespace duende::peers

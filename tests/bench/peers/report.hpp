@@ -41,5 +41,9 @@ std::string table_text(const Results& r, int children);
 std::string per_child_text(const Results& r);
 std::string report_text(const Results& r);
 nlohmann::json report_json(const Results& r);
+// Adds the samples, windows and notes of a report_json() document to `r` (the machine of
+// the first one merged): runs of different child counts, or a count run again, printed as
+// one report.
+void merge_json(const nlohmann::json& j, Results& r);
 
 }  // namespace duende::peers

@@ -90,6 +90,12 @@ void test_report() {
   const auto json = report_json(r);
   check(json["counts"]["100"].size() > 3 && json["goals"].size() == 9, "JSON has counts and goals");
   check(json["counts"]["100"][0]["columns"]["runit"]["median"] == 4.0, "JSON medians");
+  Results merged;
+  merge_json(json, merged);
+  check(merged.samples(100, "vmlck", "runit") == r.samples(100, "vmlck", "runit"),
+        "merge reads the samples back");
+  check(merged.samples(100, "restart_locked", kLocked).size() == 3,
+        "merge reads a source shared by two rows once");
 }
 
 }  // namespace
