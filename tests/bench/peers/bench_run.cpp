@@ -58,7 +58,15 @@ BenchRun::BenchRun(Programs programs, std::string link_floor, Plan plan, std::st
   events_ = std::make_unique<Events>(work_dir_ + "/events.sock");
   programs_.bench_socket = events_->socket_path();
   events_->set_give_up(&interrupted);
-  if (!programs_.bus_address.empty()) probe_ = std::make_unique<DbusProbe>(programs_.bus_address);
+  // dbus-daemon's socket file exists a moment before it accepts: retry for a while.
+  for (int i = 0; !programs_.bus_address.empty() && !probe_; ++i) {
+    try {
+      probe_ = std::make_unique<DbusProbe>(programs_.bus_address);
+    } catch (const sdbus::Error&) {
+      if (i >= 100) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
 }
 
 BenchRun::~BenchRun() = default;
