@@ -69,7 +69,10 @@ Options parse(int argc, char** argv) {
       o.self_test = true;
     else if (a == "--dry-run")
       o.dry_run = true;
-    else if (a == "--json")
+    else if (a == "--merge") {
+      while (i + 1 < argc && argv[i + 1][0] != '-') o.merge.push_back(argv[++i]);
+      if (o.merge.empty()) usage("--merge needs JSON files");
+    } else if (a == "--json")
       o.json = next();
     else if (a == "--work-dir")
       o.work_dir = next();
