@@ -289,10 +289,13 @@ int Cgroups::open_procs(const std::string& path) {
 }
 
 std::vector<pid_t> Cgroups::processes(const std::string& path, std::size_t limit) {
-  // A pid is at most 8 characters and a newline.
-  const auto text = read_pseudo_file(path + "/cgroup.procs", limit * 9 + 9);
-  if (!text) return {};
-  std::vector<pid_t> pids = parse_pid_list(*text);
+  const auto text = read_pseudo_file(path + "/cgroup.procs", procs_bytes(limit));
+  return text ? processes_in(*text, limit) : std::vector<pid_t>{};
+}
+
+// A pid is at most 8 characters and a newline: procs_bytes().
+std::vector<pid_t> Cgroups::processes_in(std::string_view procs_text, std::size_t limit) {
+  std::vector<pid_t> pids = parse_pid_list(procs_text);
   if (pids.size() > limit) pids.resize(limit);
   return pids;
 }

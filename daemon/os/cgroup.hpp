@@ -82,6 +82,10 @@ class Cgroups {
   // The processes in the cgroup at `path` (its cgroup.procs), at most `limit`; empty when it
   // is gone or empty.
   static std::vector<pid_t> processes(const std::string& path, std::size_t limit);
+  // The same from cgroup.procs text read elsewhere (kept open by the monitor), and how
+  // many bytes such a text of `limit` processes may take.
+  static std::vector<pid_t> processes_in(std::string_view procs_text, std::size_t limit);
+  static std::size_t procs_bytes(std::size_t limit) { return limit * 9 + 9; }
   // Whether it has any process (cgroup.events "populated 1").
   static bool populated(const std::string& path);
   // SIGKILLs every process in it at once (cgroup.kill, Linux 5.14; before that, each

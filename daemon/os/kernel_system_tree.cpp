@@ -51,11 +51,10 @@ ProcessTracking KernelSystem::process_tracking() {
 
 std::vector<pid_t> KernelSystem::processes(const ProcessHandle& process) {
   if (process.cgroup.empty()) return {process.pid};
-  // A pid is at most 8 characters and a newline.
-  const auto text = kept_.read(process.cgroup + "/cgroup.procs", kMaxTreeProcesses * 9 + 9);
+  const auto text =
+      kept_.read(process.cgroup + "/cgroup.procs", Cgroups::procs_bytes(kMaxTreeProcesses));
   std::vector<pid_t> pids;
-  if (text) pids = parse_pid_list(*text);
-  if (pids.size() > kMaxTreeProcesses) pids.resize(kMaxTreeProcesses);
+  if (text) pids = Cgroups::processes_in(*text, kMaxTreeProcesses);
   if (std::find(pids.begin(), pids.end(), process.pid) == pids.end() &&
       pids.size() < kMaxTreeProcesses)
     pids.insert(pids.begin(), process.pid);  // exiting: gone from cgroup.procs, not yet reaped

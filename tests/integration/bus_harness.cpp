@@ -479,9 +479,7 @@ std::uint64_t BusTest::daemon_threads() const {
   return test::status_field(h.pid(), "Threads").value_or(0);
 }
 
-namespace {
-
-[[noreturn]] void unprivileged_reader(const std::string& address, long* answers) {
+sd_bus* connect_as_nobody(const std::string& address) {
   constexpr uid_t kNobody = 65534;
   if (::setgroups(0, nullptr) != 0 || ::setresgid(kNobody, kNobody, kNobody) != 0 ||
       ::setresuid(kNobody, kNobody, kNobody) != 0)
@@ -490,6 +488,13 @@ namespace {
   if (sd_bus_new(&bus) < 0 || sd_bus_set_address(bus, address.c_str()) < 0 ||
       sd_bus_set_bus_client(bus, 1) < 0 || sd_bus_start(bus) < 0)
     _exit(4);
+  return bus;
+}
+
+namespace {
+
+[[noreturn]] void unprivileged_reader(const std::string& address, long* answers) {
+  sd_bus* bus = connect_as_nobody(address);
   while (true) {
     sd_bus_error error = SD_BUS_ERROR_NULL;
     sd_bus_message* reply = nullptr;

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <sdbus-c++/sdbus-c++.h>
 #include <sys/types.h>
+#include <systemd/sd-bus.h>
 
 #include <functional>
 #include <map>
@@ -152,6 +153,11 @@ class PrivateBus {
 // client: it points this process's DBUS_SYSTEM_BUS_ADDRESS at `address` (so call it from
 // the main thread only).
 std::unique_ptr<sdbus::IConnection> connect_bus(const std::string& address);
+
+// In a forked child: drops to nobody (uid and gid 65534, no groups) and connects to the
+// bus at `address` as a plain sd-bus client; exits 3 (the drop) or 4 (the connection) when
+// it cannot. For clients that must be unprivileged.
+sd_bus* connect_as_nobody(const std::string& address);
 
 // Whether `name` has an owner on the bus at `address` (false when there is no bus).
 bool name_owned(const std::string& address, const std::string& name = kBusName);

@@ -116,14 +116,7 @@ struct Replies {
 
 [[noreturn]] void call_as_nobody(const std::string& address, int n, const std::string& method,
                                  const std::string& child, int out) {
-  constexpr uid_t kNobody = 65534;
-  if (::setgroups(0, nullptr) != 0 || ::setresgid(kNobody, kNobody, kNobody) != 0 ||
-      ::setresuid(kNobody, kNobody, kNobody) != 0)
-    _exit(3);
-  sd_bus* bus = nullptr;
-  if (sd_bus_new(&bus) < 0 || sd_bus_set_address(bus, address.c_str()) < 0 ||
-      sd_bus_set_bus_client(bus, 1) < 0 || sd_bus_start(bus) < 0)
-    _exit(4);
+  sd_bus* bus = connect_as_nobody(address);
   static Replies replies;  // static: the callbacks get an index, not a pointer to a local
   replies.names.assign(static_cast<std::size_t>(n), "(no reply)");
   for (int i = 0; i < n; ++i) {
