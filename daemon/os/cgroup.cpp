@@ -284,8 +284,8 @@ std::uint64_t Cgroups::oom_kills(const std::string& path) {
   return n;
 }
 
-int Cgroups::open_procs(const std::string& path) {
-  return ::open((path + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+int Cgroups::open_directory(const std::string& path) {
+  return ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
 std::vector<pid_t> Cgroups::processes(const std::string& path, std::size_t limit) {

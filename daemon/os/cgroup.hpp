@@ -76,9 +76,9 @@ class Cgroups {
   // The oom_kill count of its memory.events (processes the OOM killer ended there), 0
   // without the memory controller.
   static std::uint64_t oom_kills(const std::string& path);
-  // Opens PATH/cgroup.procs for writing (close-on-exec), for a child to move itself in;
-  // -1 with errno on failure.
-  static int open_procs(const std::string& path);
+  // Opens the cgroup PATH as a directory (close-on-exec), for a child to be started in
+  // (SpawnRequest::cgroup_fd); -1 with errno on failure.
+  static int open_directory(const std::string& path);
   // The processes in the cgroup at `path` (its cgroup.procs), at most `limit`; empty when it
   // is gone or empty.
   static std::vector<pid_t> processes(const std::string& path, std::size_t limit);

@@ -88,10 +88,10 @@ mlock::Result<ProcessHandle, SpawnError> KernelSystem::spawn(const SpawnRequest&
   // Output to the journal under the child's name when journald is there.
   const int journal = sd_journal_stream_fd(log_identifier.c_str(), LOG_INFO, 1);
   if (journal >= 0) req.stdout_fd = req.stderr_fd = journal;
-  const int procs = join_cgroup(log_identifier, req);
+  const int cgroup = join_cgroup(log_identifier, req);
   auto spawned = spawn_process(req);
   if (journal >= 0) ::close(journal);
-  if (procs >= 0) ::close(procs);
+  if (cgroup >= 0) ::close(cgroup);
   if (!spawned) {
     if (!req.cgroup.empty()) Cgroups::remove(req.cgroup);  // nothing ever joined it
     return mlock::Unexpected(spawned.error());

@@ -13,15 +13,15 @@
 
 namespace duende::supervisor {
 
-// The child's cgroup for `req` (its path in req.cgroup): the open cgroup.procs the child
-// joins, or -1 to start it without one (said once: the child matters more than its cgroup).
+// The child's cgroup for `req` (its path in req.cgroup): its open directory, where the
+// child starts, or -1 to start it without one (said once: the child matters more than its cgroup).
 int KernelSystem::join_cgroup(const std::string& name, SpawnRequest& req) {
   if (!cgroups_.usable()) return -1;
   std::vector<pid_t> leftovers;
   std::string warning;
   auto path = cgroups_.prepare_child(name, req.forbid_swap, leftovers, warning);
   if (!warning.empty()) log_warning(name + ": " + warning);
-  int fd = path ? Cgroups::open_procs(*path) : -1;
+  int fd = path ? Cgroups::open_directory(*path) : -1;
   const int error = path ? errno : path.error();
   if (fd < 0) {
     if (!cgroup_warned_++)
@@ -35,7 +35,7 @@ int KernelSystem::join_cgroup(const std::string& name, SpawnRequest& req) {
     log_warning(name + ": killed processes left in its cgroup by an earlier start (pid " + pids +
                 "): two copies of one child must never run");
   }
-  req.cgroup_procs_fd = fd;
+  req.cgroup_fd = fd;
   req.cgroup = *path;
   return fd;
 }

@@ -1,5 +1,6 @@
 // The caller half of spawn_process(): prepares everything the child needs, clones it with
-// CLONE_VM | CLONE_VFORK | CLONE_PIDFD and turns a failure the child recorded into an error.
+// CLONE_VM | CLONE_VFORK | CLONE_PIDFD (and, by clone3, CLONE_INTO_CGROUP) and turns a
+// failure the child recorded into an error.
 //
 // Failure reporting goes through the shared TrampolinePlan instead of a CLOEXEC pipe: with
 // CLONE_VM the child writes straight into the caller's memory, and CLONE_VFORK resumes the
@@ -16,11 +17,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <new>
 #include <string_view>
 #include <utility>
 
+#include "os/raw_clone.hpp"
 #include "os/spawn.hpp"
 #include "os/spawn_trampoline.hpp"
 
@@ -47,6 +51,10 @@ class OwnedFd {
     if (fd_ >= 0) close(fd_);
   }
   int get() const { return fd_; }
+  void reset(int fd) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = fd;
+  }
 
  private:
   int fd_;
@@ -71,6 +79,7 @@ class ChildStack {
     munmap(base_, kChildStackSize);
   }
   bool ok() const { return base_ != MAP_FAILED; }
+  void* base() const { return base_; }
   void* top() const { return static_cast<char*>(base_) + kChildStackSize; }
 
  private:
@@ -197,15 +206,54 @@ void plan_credentials(const SpawnRequest& request, TrampolinePlan& plan) {
   plan.ambient_ipc_lock = request.ambient_ipc_lock && plan.set_uid && plan.uid != 0;
 }
 
+// False once clone3 said it cannot start a child in a cgroup at all (ENOSYS: no clone3 or a
+// seccomp filter refusing it; E2BIG: a kernel before 5.7 without clone_args.cgroup), so
+// that every later start goes to clone() at once.
+std::atomic<bool> clone3_into_cgroup{true};
+
 // Clones the child with every signal blocked, so that no handler of ours can run in the
 // child while it borrows our memory; the child unblocks after resetting dispositions.
-pid_t clone_trampoline(TrampolinePlan& plan, void* stack_top, int* pidfd, int* error_number) {
+// `cgroup_fd` >= 0: clone3 starts it in that cgroup (born_in_cgroup), or, where clone3 cannot
+// or will not, clone() starts it and it joins the cgroup itself through `procs_fd`, opened
+// here. -1 with *error_number and *step_failed (when the open failed, naming the cgroup step).
+pid_t clone_trampoline(TrampolinePlan& plan, const ChildStack& stack, int cgroup_fd, int* pidfd,
+                       int* error_number, bool* born_in_cgroup, OwnedFd& procs_fd) {
   sigset_t all, previous;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &previous);
-  const pid_t pid = clone(spawn_detail::trampoline_main, stack_top,
-                          CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &plan, pidfd);
-  *error_number = errno;  // the child shared our errno: read it before anything else
+  pid_t pid = -1;
+  if (cgroup_fd >= 0 && clone3_into_cgroup.load(std::memory_order_relaxed)) {
+    clone_args args{};
+    args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_INTO_CGROUP;
+    args.pidfd = reinterpret_cast<std::uintptr_t>(pidfd);
+    args.exit_signal = SIGCHLD;
+    args.stack = reinterpret_cast<std::uintptr_t>(stack.base());
+    args.stack_size = kChildStackSize;
+    args.cgroup = static_cast<std::uint64_t>(cgroup_fd);
+    plan.cgroup_procs_fd = -1;
+    pid = static_cast<pid_t>(
+        spawn_detail::raw_clone3(&args, sizeof args, spawn_detail::trampoline_main, &plan));
+    *error_number = errno;  // the child shared our errno: read it before anything else
+    if (pid < 0 && (*error_number == ENOSYS || *error_number == E2BIG))
+      clone3_into_cgroup.store(false, std::memory_order_relaxed);
+    // Any refusal (a removed cgroup: ENODEV; one with controllers: EBUSY; ...) is left to
+    // the write below, which names the cgroup step with its own errno.
+    *born_in_cgroup = pid >= 0;
+  }
+  if (pid < 0 && cgroup_fd >= 0) {
+    procs_fd.reset(openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
+    plan.cgroup_procs_fd = procs_fd.get();
+    if (procs_fd.get() < 0) {
+      *error_number = errno;
+      plan.failed_step = TrampolineStep::JoinCgroup;
+      plan.error_number = errno;
+    }
+  }
+  if (pid < 0 && plan.failed_step == TrampolineStep::None) {
+    pid = clone(spawn_detail::trampoline_main, stack.top(),
+                CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &plan, pidfd);
+    *error_number = errno;
+  }
   sigprocmask(SIG_SETMASK, &previous, nullptr);
   return pid;
 }
@@ -218,6 +266,10 @@ void reap(int pidfd) {
 }
 
 }  // namespace
+
+void spawn_detail::set_clone3_into_cgroup(bool enabled) {
+  clone3_into_cgroup.store(enabled, std::memory_order_relaxed);
+}
 
 std::string SpawnError::message() const { return step + ": " + std::strerror(error_number); }
 
@@ -239,7 +291,6 @@ mlock::Result<SpawnedProcess, SpawnError> spawn_process(const SpawnRequest& requ
   plan.envp = envp.data();
   plan.working_directory = request.working_directory.c_str();
   sigemptyset(&plan.empty_mask);
-  plan.cgroup_procs_fd = request.cgroup_procs_fd;
   plan.stdin_fd = dev_null.get();
   plan.stdout_fd = out.get();
   plan.stderr_fd = err.get();
@@ -250,7 +301,12 @@ mlock::Result<SpawnedProcess, SpawnError> spawn_process(const SpawnRequest& requ
   if (!stack.ok()) return failure("mmap child stack", errno);
   int pidfd = -1;
   int clone_errno = 0;
-  const pid_t pid = clone_trampoline(plan, stack.top(), &pidfd, &clone_errno);
+  bool born_in_cgroup = false;
+  OwnedFd procs_fd;  // only where the child must join its cgroup itself
+  const pid_t pid = clone_trampoline(plan, stack, request.cgroup_fd, &pidfd, &clone_errno,
+                                     &born_in_cgroup, procs_fd);
+  if (pid < 0 && plan.failed_step == TrampolineStep::JoinCgroup)
+    return failure(step_name(plan.failed_step, request), plan.error_number);
   if (pid < 0) return failure("clone", clone_errno);
   if (plan.failed_step != TrampolineStep::None) {
     reap(pidfd);
@@ -260,6 +316,7 @@ mlock::Result<SpawnedProcess, SpawnError> spawn_process(const SpawnRequest& requ
   SpawnedProcess spawned;
   spawned.pid = pid;
   spawned.pidfd = pidfd;
+  spawned.born_in_cgroup = born_in_cgroup;
   try {
     spawned.warnings = warnings_of(plan, request);
   } catch (const std::bad_alloc&) {

@@ -37,9 +37,9 @@ struct SpawnRequest {
   bool ambient_ipc_lock = false;     // give a non-root child CAP_IPC_LOCK as an ambient capability
   int stdout_fd = -1;                // -1 = inherit the supervisor's
   int stderr_fd = -1;                // -1 = inherit the supervisor's
-  // The child's cgroup: an open cgroup.procs (O_WRONLY) of the cgroup at `cgroup`, which
-  // the child joins first of all; -1 = stay in the caller's. The caller keeps the fd.
-  int cgroup_procs_fd = -1;
+  // The child's cgroup: the open directory (O_RDONLY | O_DIRECTORY) of the v2 cgroup at
+  // `cgroup`, where the child starts; -1 = stay in the caller's. The caller keeps the fd.
+  int cgroup_fd = -1;
   std::string cgroup;
   // Used by System::spawn(): the child must never be swapped, so its cgroup gets
   // memory.swap.max = 0 where the memory controller is delegated to us.
@@ -54,6 +54,9 @@ inline constexpr idtype_t kIdPidfd = static_cast<idtype_t>(3);
 struct SpawnedProcess {
   pid_t pid = -1;
   int pidfd = -1;
+  // Started in request.cgroup by clone3 (CLONE_INTO_CGROUP), rather than moved there by
+  // itself after clone(); false without a cgroup.
+  bool born_in_cgroup = false;
   // What the child started without, one line each, for the caller to log (spawn_process()
   // writes nothing anywhere), e.g. "cannot set oom_score_adj -1000: Permission denied
   // (needs CAP_SYS_RESOURCE)". Empty when everything asked for was applied.
@@ -70,8 +73,12 @@ struct SpawnError {
 };
 
 // Starts argv[0] as a child of the caller, set up in this order:
-//   0. when `cgroup_procs_fd` >= 0, it moves itself into that cgroup (writes "0" there), so
-//      nothing it starts is ever outside it;
+//   0. when `cgroup_fd` >= 0, it is born in that cgroup (clone3 with CLONE_INTO_CGROUP), so
+//      nothing it starts is ever outside it. Where clone3 cannot do that (a kernel before
+//      5.7, a seccomp filter that refuses clone3, another architecture) or refuses, the
+//      child moves itself there first of all instead, by writing "0" to its cgroup.procs;
+//      that move waits for an RCU grace period (milliseconds), the birth in it does not.
+//      SpawnedProcess::born_in_cgroup says which happened;
 //   1. all signal dispositions SIG_DFL and the signal mask empty (the supervisor blocks
 //      signals for its signalfd; children must not inherit that);
 //   2. its own process group (setpgid(0, 0));
@@ -124,5 +131,11 @@ struct SpawnError {
 // child borrows its memory and restores its mask afterwards; errno may change.
 // Not async-signal-safe: do not call it from a signal handler.
 mlock::Result<SpawnedProcess, SpawnError> spawn_process(const SpawnRequest& request);
+
+namespace spawn_detail {
+// Whether spawn_process() tries clone3 with CLONE_INTO_CGROUP first: true until the kernel
+// says it cannot (ENOSYS, E2BIG). For tests of the way without it.
+void set_clone3_into_cgroup(bool enabled);
+}  // namespace spawn_detail
 
 }  // namespace duende::supervisor

@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "fixture.hpp"
@@ -14,6 +16,14 @@
 
 namespace duende::supervisor {
 namespace {
+
+bool kernel_at_least(int major, int minor) {
+  utsname name{};
+  int have_major = 0, have_minor = 0;
+  if (uname(&name) != 0 || std::sscanf(name.release, "%d.%d", &have_major, &have_minor) != 2)
+    return false;
+  return have_major > major || (have_major == major && have_minor >= minor);
+}
 
 TEST(ParseCgroup2Mount, FindsTheUnifiedMountOfAHybridHost) {
   EXPECT_EQ(parse_cgroup2_mount(test::read_fixture("cgroup/mountinfo_hybrid.txt")),
@@ -81,15 +91,18 @@ TEST(Cgroups, AChildCgroupIsJoinedBeforeExecEmptiedByKillAndRemoved) {
   const auto path = c.prepare_child("unit", false, leftovers, warning);
   ASSERT_TRUE(path) << path.error();
   EXPECT_TRUE(leftovers.empty());
-  const int procs = Cgroups::open_procs(*path);
-  ASSERT_GE(procs, 0);
+  const int dir = Cgroups::open_directory(*path);
+  ASSERT_GE(dir, 0);
   SpawnRequest req;
   req.argv = {"/bin/sleep", "60"};
-  req.cgroup_procs_fd = procs;
+  req.cgroup_fd = dir;
   req.cgroup = *path;
   auto spawned = spawn_process(req);
-  close(procs);
+  close(dir);
   ASSERT_TRUE(spawned) << spawned.error().message();
+  if (kernel_at_least(5, 7)) {
+    EXPECT_TRUE(spawned->born_in_cgroup) << "clone3 CLONE_INTO_CGROUP";
+  }
   EXPECT_EQ(Cgroups::processes(*path, 16), std::vector<pid_t>{spawned->pid});
   EXPECT_TRUE(Cgroups::populated(*path));
   EXPECT_EQ(Cgroups::cgroup_of(spawned->pid, c.mount()), *path);
@@ -106,6 +119,38 @@ TEST(Cgroups, AChildCgroupIsJoinedBeforeExecEmptiedByKillAndRemoved) {
   EXPECT_FALSE(std::filesystem::exists(c.base()));
 }
 
+// Where clone3 cannot start a child in its cgroup (an older kernel, a seccomp filter), the
+// child moves itself there with a write to cgroup.procs before it does anything else.
+TEST(Cgroups, WithoutClone3TheChildJoinsItsCgroupItself) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to make cgroups";
+  const Cgroups c = Cgroups::set_up(false);
+  if (!c.usable()) GTEST_SKIP() << c.description();
+  std::vector<pid_t> leftovers;
+  std::string warning;
+  const auto path = c.prepare_child("moved", false, leftovers, warning);
+  ASSERT_TRUE(path) << path.error();
+  const int dir = Cgroups::open_directory(*path);
+  ASSERT_GE(dir, 0);
+  SpawnRequest req;
+  req.argv = {"/bin/sleep", "60"};
+  req.cgroup_fd = dir;
+  req.cgroup = *path;
+  spawn_detail::set_clone3_into_cgroup(false);
+  auto spawned = spawn_process(req);
+  spawn_detail::set_clone3_into_cgroup(true);
+  close(dir);
+  ASSERT_TRUE(spawned) << spawned.error().message();
+  EXPECT_FALSE(spawned->born_in_cgroup);
+  EXPECT_EQ(Cgroups::cgroup_of(spawned->pid, c.mount()), *path);
+  EXPECT_EQ(Cgroups::processes(*path, 16), std::vector<pid_t>{spawned->pid});
+  EXPECT_EQ(Cgroups::kill_all(*path), 0);
+  siginfo_t info{};
+  ASSERT_EQ(waitid(kIdPidfd, static_cast<id_t>(spawned->pidfd), &info, WEXITED), 0);
+  close(spawned->pidfd);
+  Cgroups::remove(*path);
+  c.remove_base();
+}
+
 TEST(Cgroups, JoiningARemovedCgroupFailsTheSpawnNamingTheStep) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to make cgroups";
   const Cgroups c = Cgroups::set_up(false);
@@ -114,15 +159,15 @@ TEST(Cgroups, JoiningARemovedCgroupFailsTheSpawnNamingTheStep) {
   std::string warning;
   const auto path = c.prepare_child("gone", false, leftovers, warning);
   ASSERT_TRUE(path);
-  const int procs = Cgroups::open_procs(*path);
-  ASSERT_GE(procs, 0);
+  const int dir = Cgroups::open_directory(*path);
+  ASSERT_GE(dir, 0);
   Cgroups::remove(*path);
   SpawnRequest req;
   req.argv = {"/bin/true"};
-  req.cgroup_procs_fd = procs;
+  req.cgroup_fd = dir;
   req.cgroup = *path;
   const auto spawned = spawn_process(req);
-  close(procs);
+  close(dir);
   ASSERT_FALSE(spawned);
   EXPECT_EQ(spawned.error().step, "join cgroup " + *path);
   c.remove_base();
