@@ -108,6 +108,7 @@ class KernelSystem final : public System {
   Cgroups cgroups_;
   std::unordered_map<pid_t, int> watched_;  // pid -> how many handles watch it
   unsigned cgroup_warned_ = 0;
+  bool clone3_noted_ = false;  // said once: children join their cgroups the slow way
   void watch(pid_t pid) { ++watched_[pid]; }
   int join_cgroup(const std::string& name, SpawnRequest& req);
   mlock::Result<ProcessHandle, std::string> watch_process(const Adoption& adoption,

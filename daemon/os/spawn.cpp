@@ -206,23 +206,32 @@ void plan_credentials(const SpawnRequest& request, TrampolinePlan& plan) {
   plan.ambient_ipc_lock = request.ambient_ipc_lock && plan.set_uid && plan.uid != 0;
 }
 
-// False once clone3 said it cannot start a child in a cgroup at all (ENOSYS: no clone3 or a
-// seccomp filter refusing it; E2BIG: a kernel before 5.7 without clone_args.cgroup), so
-// that every later start goes to clone() at once.
-std::atomic<bool> clone3_into_cgroup{true};
+// 0 while clone3 may start children in their cgroups; the errno with which it said it
+// cannot at all (ENOSYS: no clone3, or a seccomp filter refusing it as systemd's
+// RestrictNamespaces= does; E2BIG: a kernel before 5.7, without clone_args.cgroup), after
+// which every start goes to clone() at once.
+std::atomic<int> clone3_refused{0};
+
+struct Cloned {
+  pid_t pid = -1;
+  int error_number = 0;  // clone()'s, or the cgroup's open; when pid < 0
+  bool born_in_cgroup = false;
+  int clone3_error = 0;  // why clone3 did not start it in its cgroup; 0 if it did or no cgroup
+};
 
 // Clones the child with every signal blocked, so that no handler of ours can run in the
 // child while it borrows our memory; the child unblocks after resetting dispositions.
-// `cgroup_fd` >= 0: clone3 starts it in that cgroup (born_in_cgroup), or, where clone3 cannot
-// or will not, clone() starts it and it joins the cgroup itself through `procs_fd`, opened
-// here. -1 with *error_number and *step_failed (when the open failed, naming the cgroup step).
-pid_t clone_trampoline(TrampolinePlan& plan, const ChildStack& stack, int cgroup_fd, int* pidfd,
-                       int* error_number, bool* born_in_cgroup, OwnedFd& procs_fd) {
+// `cgroup_fd` >= 0: clone3 starts it in that cgroup, or, where clone3 cannot or will not,
+// clone() starts it and it joins the cgroup itself through `procs_fd`, opened here (a failed
+// open is the plan's JoinCgroup failure, and no child is started).
+Cloned clone_trampoline(TrampolinePlan& plan, const ChildStack& stack, int cgroup_fd, int* pidfd,
+                        OwnedFd& procs_fd) {
   sigset_t all, previous;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &previous);
-  pid_t pid = -1;
-  if (cgroup_fd >= 0 && clone3_into_cgroup.load(std::memory_order_relaxed)) {
+  Cloned out;
+  if (cgroup_fd >= 0) out.clone3_error = clone3_refused.load(std::memory_order_relaxed);
+  if (cgroup_fd >= 0 && out.clone3_error == 0) {
     clone_args args{};
     args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_INTO_CGROUP;
     args.pidfd = reinterpret_cast<std::uintptr_t>(pidfd);
@@ -231,31 +240,32 @@ pid_t clone_trampoline(TrampolinePlan& plan, const ChildStack& stack, int cgroup
     args.stack_size = kChildStackSize;
     args.cgroup = static_cast<std::uint64_t>(cgroup_fd);
     plan.cgroup_procs_fd = -1;
-    pid = static_cast<pid_t>(
+    out.pid = static_cast<pid_t>(
         spawn_detail::raw_clone3(&args, sizeof args, spawn_detail::trampoline_main, &plan));
-    *error_number = errno;  // the child shared our errno: read it before anything else
-    if (pid < 0 && (*error_number == ENOSYS || *error_number == E2BIG))
-      clone3_into_cgroup.store(false, std::memory_order_relaxed);
-    // Any refusal (a removed cgroup: ENODEV; one with controllers: EBUSY; ...) is left to
-    // the write below, which names the cgroup step with its own errno.
-    *born_in_cgroup = pid >= 0;
+    const int error = errno;  // the child shared our errno: read it before anything else
+    out.born_in_cgroup = out.pid >= 0;
+    if (out.pid < 0) out.clone3_error = error;
+    if (out.pid < 0 && (error == ENOSYS || error == E2BIG))
+      clone3_refused.store(error, std::memory_order_relaxed);
+    // Any other refusal (a removed cgroup: ENODEV; one with controllers: EBUSY; ...) is
+    // left to the write below, which names the cgroup step with its own errno.
   }
-  if (pid < 0 && cgroup_fd >= 0) {
+  if (out.pid < 0 && cgroup_fd >= 0) {
     procs_fd.reset(openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
     plan.cgroup_procs_fd = procs_fd.get();
     if (procs_fd.get() < 0) {
-      *error_number = errno;
+      out.error_number = errno;
       plan.failed_step = TrampolineStep::JoinCgroup;
       plan.error_number = errno;
     }
   }
-  if (pid < 0 && plan.failed_step == TrampolineStep::None) {
-    pid = clone(spawn_detail::trampoline_main, stack.top(),
-                CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &plan, pidfd);
-    *error_number = errno;
+  if (out.pid < 0 && plan.failed_step == TrampolineStep::None) {
+    out.pid = clone(spawn_detail::trampoline_main, stack.top(),
+                    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &plan, pidfd);
+    out.error_number = errno;
   }
   sigprocmask(SIG_SETMASK, &previous, nullptr);
-  return pid;
+  return out;
 }
 
 // Reaps a child that failed before exec.
@@ -267,8 +277,8 @@ void reap(int pidfd) {
 
 }  // namespace
 
-void spawn_detail::set_clone3_into_cgroup(bool enabled) {
-  clone3_into_cgroup.store(enabled, std::memory_order_relaxed);
+void spawn_detail::set_clone3_refused(int error_number) {
+  clone3_refused.store(error_number, std::memory_order_relaxed);
 }
 
 std::string SpawnError::message() const { return step + ": " + std::strerror(error_number); }
@@ -300,14 +310,12 @@ mlock::Result<SpawnedProcess, SpawnError> spawn_process(const SpawnRequest& requ
   const ChildStack stack;
   if (!stack.ok()) return failure("mmap child stack", errno);
   int pidfd = -1;
-  int clone_errno = 0;
-  bool born_in_cgroup = false;
   OwnedFd procs_fd;  // only where the child must join its cgroup itself
-  const pid_t pid = clone_trampoline(plan, stack, request.cgroup_fd, &pidfd, &clone_errno,
-                                     &born_in_cgroup, procs_fd);
+  const Cloned cloned = clone_trampoline(plan, stack, request.cgroup_fd, &pidfd, procs_fd);
+  const pid_t pid = cloned.pid;
   if (pid < 0 && plan.failed_step == TrampolineStep::JoinCgroup)
     return failure(step_name(plan.failed_step, request), plan.error_number);
-  if (pid < 0) return failure("clone", clone_errno);
+  if (pid < 0) return failure("clone", cloned.error_number);
   if (plan.failed_step != TrampolineStep::None) {
     reap(pidfd);
     close(pidfd);
@@ -316,7 +324,8 @@ mlock::Result<SpawnedProcess, SpawnError> spawn_process(const SpawnRequest& requ
   SpawnedProcess spawned;
   spawned.pid = pid;
   spawned.pidfd = pidfd;
-  spawned.born_in_cgroup = born_in_cgroup;
+  spawned.born_in_cgroup = cloned.born_in_cgroup;
+  spawned.clone3_error = cloned.clone3_error;
   try {
     spawned.warnings = warnings_of(plan, request);
   } catch (const std::bad_alloc&) {

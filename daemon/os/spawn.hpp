@@ -57,6 +57,9 @@ struct SpawnedProcess {
   // Started in request.cgroup by clone3 (CLONE_INTO_CGROUP), rather than moved there by
   // itself after clone(); false without a cgroup.
   bool born_in_cgroup = false;
+  // With a cgroup and not born in it: the errno with which clone3 refused (now, or for
+  // good at an earlier start: ENOSYS, E2BIG), for the caller to say why starts are slower.
+  int clone3_error = 0;
   // What the child started without, one line each, for the caller to log (spawn_process()
   // writes nothing anywhere), e.g. "cannot set oom_score_adj -1000: Permission denied
   // (needs CAP_SYS_RESOURCE)". Empty when everything asked for was applied.
@@ -133,9 +136,9 @@ struct SpawnError {
 mlock::Result<SpawnedProcess, SpawnError> spawn_process(const SpawnRequest& request);
 
 namespace spawn_detail {
-// Whether spawn_process() tries clone3 with CLONE_INTO_CGROUP first: true until the kernel
-// says it cannot (ENOSYS, E2BIG). For tests of the way without it.
-void set_clone3_into_cgroup(bool enabled);
+// As if clone3 had refused CLONE_INTO_CGROUP for good with `error_number` (0: try it again),
+// for tests of the way without it.
+void set_clone3_refused(int error_number);
 }  // namespace spawn_detail
 
 }  // namespace duende::supervisor

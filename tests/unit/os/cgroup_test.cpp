@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 
@@ -102,6 +103,7 @@ TEST(Cgroups, AChildCgroupIsJoinedBeforeExecEmptiedByKillAndRemoved) {
   ASSERT_TRUE(spawned) << spawned.error().message();
   if (kernel_at_least(5, 7)) {
     EXPECT_TRUE(spawned->born_in_cgroup) << "clone3 CLONE_INTO_CGROUP";
+    EXPECT_EQ(spawned->clone3_error, 0);
   }
   EXPECT_EQ(Cgroups::processes(*path, 16), std::vector<pid_t>{spawned->pid});
   EXPECT_TRUE(Cgroups::populated(*path));
@@ -135,12 +137,13 @@ TEST(Cgroups, WithoutClone3TheChildJoinsItsCgroupItself) {
   req.argv = {"/bin/sleep", "60"};
   req.cgroup_fd = dir;
   req.cgroup = *path;
-  spawn_detail::set_clone3_into_cgroup(false);
+  spawn_detail::set_clone3_refused(ENOSYS);
   auto spawned = spawn_process(req);
-  spawn_detail::set_clone3_into_cgroup(true);
+  spawn_detail::set_clone3_refused(0);
   close(dir);
   ASSERT_TRUE(spawned) << spawned.error().message();
   EXPECT_FALSE(spawned->born_in_cgroup);
+  EXPECT_EQ(spawned->clone3_error, ENOSYS);
   EXPECT_EQ(Cgroups::cgroup_of(spawned->pid, c.mount()), *path);
   EXPECT_EQ(Cgroups::processes(*path, 16), std::vector<pid_t>{spawned->pid});
   EXPECT_EQ(Cgroups::kill_all(*path), 0);
