@@ -96,18 +96,7 @@ mlock::Result<ProcessHandle, SpawnError> KernelSystem::spawn(const SpawnRequest&
     if (!req.cgroup.empty()) Cgroups::remove(req.cgroup);  // nothing ever joined it
     return mlock::Unexpected(spawned.error());
   }
-  if (spawned->clone3_error != 0 && !clone3_noted_) {
-    clone3_noted_ = true;
-    log_notice(std::string("children move into their cgroups after they start: clone3 cannot "
-                           "start them there (") +
-               std::strerror(spawned->clone3_error) +
-               (spawned->clone3_error == ENOSYS
-                    ? ": a seccomp filter such as systemd's RestrictNamespaces=, or a kernel "
-                      "before 5.3"
-                : spawned->clone3_error == E2BIG ? ": a kernel before 5.7"
-                                                 : "") +
-               "); each start waits for an RCU grace period, some milliseconds");
-  }
+  note_cgroup_start(*spawned);
   // The child could not write these itself without risking a full pipe (os/spawn.hpp).
   for (const std::string& warning : spawned->warnings)
     log_warning(LogFields{log_identifier}, log_identifier + ": " + warning);

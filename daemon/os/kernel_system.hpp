@@ -111,6 +111,7 @@ class KernelSystem final : public System {
   bool clone3_noted_ = false;  // said once: children join their cgroups the slow way
   void watch(pid_t pid) { ++watched_[pid]; }
   int join_cgroup(const std::string& name, SpawnRequest& req);
+  void note_cgroup_start(const SpawnedProcess& spawned);
   mlock::Result<ProcessHandle, std::string> watch_process(const Adoption& adoption,
                                                           std::function<void()> on_exit);
   void unwatch(pid_t pid);

@@ -40,6 +40,21 @@ int KernelSystem::join_cgroup(const std::string& name, SpawnRequest& req) {
   return fd;
 }
 
+// Says once that children start outside their cgroups and move in (clone3 refused), and why.
+void KernelSystem::note_cgroup_start(const SpawnedProcess& spawned) {
+  if (spawned.clone3_error == 0 || clone3_noted_) return;
+  clone3_noted_ = true;
+  log_notice(std::string("children move into their cgroups after they start: clone3 cannot "
+                         "start them there (") +
+             std::strerror(spawned.clone3_error) +
+             (spawned.clone3_error == ENOSYS
+                  ? ": a seccomp filter such as systemd's RestrictNamespaces=, or a kernel "
+                    "before 5.3"
+              : spawned.clone3_error == E2BIG ? ": a kernel before 5.7"
+                                              : "") +
+             "); each start waits for an RCU grace period, some milliseconds");
+}
+
 void KernelSystem::unwatch(pid_t pid) {
   const auto it = watched_.find(pid);
   if (it != watched_.end() && --it->second == 0) watched_.erase(it);

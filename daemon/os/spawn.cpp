@@ -214,8 +214,7 @@ std::atomic<int> clone3_refused{0};
 
 struct Cloned {
   pid_t pid = -1;
-  int error_number = 0;  // clone()'s, or the cgroup's open; when pid < 0
-  bool born_in_cgroup = false;
+  int error_number = 0;  // clone()'s, when pid < 0 and the plan names no failed step
   int clone3_error = 0;  // why clone3 did not start it in its cgroup; 0 if it did or no cgroup
 };
 
@@ -243,7 +242,6 @@ Cloned clone_trampoline(TrampolinePlan& plan, const ChildStack& stack, int cgrou
     out.pid = static_cast<pid_t>(
         spawn_detail::raw_clone3(&args, sizeof args, spawn_detail::trampoline_main, &plan));
     const int error = errno;  // the child shared our errno: read it before anything else
-    out.born_in_cgroup = out.pid >= 0;
     if (out.pid < 0) out.clone3_error = error;
     if (out.pid < 0 && (error == ENOSYS || error == E2BIG))
       clone3_refused.store(error, std::memory_order_relaxed);
@@ -254,7 +252,6 @@ Cloned clone_trampoline(TrampolinePlan& plan, const ChildStack& stack, int cgrou
     procs_fd.reset(openat(cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
     plan.cgroup_procs_fd = procs_fd.get();
     if (procs_fd.get() < 0) {
-      out.error_number = errno;
       plan.failed_step = TrampolineStep::JoinCgroup;
       plan.error_number = errno;
     }
@@ -324,7 +321,7 @@ mlock::Result<SpawnedProcess, SpawnError> spawn_process(const SpawnRequest& requ
   SpawnedProcess spawned;
   spawned.pid = pid;
   spawned.pidfd = pidfd;
-  spawned.born_in_cgroup = cloned.born_in_cgroup;
+  spawned.born_in_cgroup = request.cgroup_fd >= 0 && cloned.clone3_error == 0;
   spawned.clone3_error = cloned.clone3_error;
   try {
     spawned.warnings = warnings_of(plan, request);

@@ -11,6 +11,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "fixture.hpp"
 #include "os/spawn.hpp"
@@ -81,42 +84,49 @@ TEST(Cgroups, UnusableSaysWhyAndMakesNothing) {
   EXPECT_FALSE(c.prepare_child("a", true, leftovers, warning));
 }
 
+// Makes the child cgroup `name` below c's base and a request that starts `argv` there
+// (req.cgroup_fd is open: the test closes it).
+void prepare_request(const Cgroups& c, const std::string& name, std::vector<std::string> argv,
+                     SpawnRequest& req) {
+  std::vector<pid_t> leftovers;
+  std::string warning;
+  const auto path = c.prepare_child(name, false, leftovers, warning);
+  ASSERT_TRUE(path) << path.error();
+  EXPECT_TRUE(leftovers.empty());
+  req.cgroup_fd = Cgroups::open_directory(*path);
+  ASSERT_GE(req.cgroup_fd, 0);
+  req.argv = std::move(argv);
+  req.cgroup = *path;
+}
+
 // Against the kernel: needs root and a writable v2 hierarchy (CI has both).
 TEST(Cgroups, AChildCgroupIsJoinedBeforeExecEmptiedByKillAndRemoved) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to make cgroups";
   const Cgroups c = Cgroups::set_up(false);
   if (!c.usable()) GTEST_SKIP() << c.description();
   EXPECT_EQ(c.description().rfind("cgroup v2: ", 0), 0u) << c.description();
-  std::vector<pid_t> leftovers;
-  std::string warning;
-  const auto path = c.prepare_child("unit", false, leftovers, warning);
-  ASSERT_TRUE(path) << path.error();
-  EXPECT_TRUE(leftovers.empty());
-  const int dir = Cgroups::open_directory(*path);
-  ASSERT_GE(dir, 0);
   SpawnRequest req;
-  req.argv = {"/bin/sleep", "60"};
-  req.cgroup_fd = dir;
-  req.cgroup = *path;
+  ASSERT_NO_FATAL_FAILURE(prepare_request(c, "unit", {"/bin/sleep", "60"}, req));
+  const std::string& path = req.cgroup;
   auto spawned = spawn_process(req);
-  close(dir);
+  close(req.cgroup_fd);
   ASSERT_TRUE(spawned) << spawned.error().message();
   if (kernel_at_least(5, 7)) {
     EXPECT_TRUE(spawned->born_in_cgroup) << "clone3 CLONE_INTO_CGROUP";
     EXPECT_EQ(spawned->clone3_error, 0);
   }
-  EXPECT_EQ(Cgroups::processes(*path, 16), std::vector<pid_t>{spawned->pid});
-  EXPECT_TRUE(Cgroups::populated(*path));
-  EXPECT_EQ(Cgroups::cgroup_of(spawned->pid, c.mount()), *path);
-  EXPECT_EQ(Cgroups::kill_all(*path), 0);
+  EXPECT_EQ(Cgroups::processes(path, 16), std::vector<pid_t>{spawned->pid});
+  EXPECT_TRUE(Cgroups::populated(path));
+  EXPECT_EQ(Cgroups::cgroup_of(spawned->pid, c.mount()), path);
+  EXPECT_EQ(Cgroups::kill_all(path), 0);
   siginfo_t info{};
   ASSERT_EQ(waitid(kIdPidfd, static_cast<id_t>(spawned->pidfd), &info, WEXITED), 0);
   close(spawned->pidfd);
   EXPECT_EQ(info.si_code, CLD_KILLED);
   EXPECT_EQ(info.si_status, SIGKILL);
-  EXPECT_FALSE(Cgroups::populated(*path));
-  Cgroups::remove(*path);
-  EXPECT_FALSE(std::filesystem::exists(*path));
+  EXPECT_FALSE(Cgroups::populated(path));
+  Cgroups::remove(path);
+  EXPECT_FALSE(std::filesystem::exists(path));
   c.remove_base();
   EXPECT_FALSE(std::filesystem::exists(c.base()));
 }
@@ -127,30 +137,23 @@ TEST(Cgroups, WithoutClone3TheChildJoinsItsCgroupItself) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to make cgroups";
   const Cgroups c = Cgroups::set_up(false);
   if (!c.usable()) GTEST_SKIP() << c.description();
-  std::vector<pid_t> leftovers;
-  std::string warning;
-  const auto path = c.prepare_child("moved", false, leftovers, warning);
-  ASSERT_TRUE(path) << path.error();
-  const int dir = Cgroups::open_directory(*path);
-  ASSERT_GE(dir, 0);
   SpawnRequest req;
-  req.argv = {"/bin/sleep", "60"};
-  req.cgroup_fd = dir;
-  req.cgroup = *path;
+  ASSERT_NO_FATAL_FAILURE(prepare_request(c, "moved", {"/bin/sleep", "60"}, req));
+  const std::string& path = req.cgroup;
   spawn_detail::set_clone3_refused(ENOSYS);
   auto spawned = spawn_process(req);
   spawn_detail::set_clone3_refused(0);
-  close(dir);
+  close(req.cgroup_fd);
   ASSERT_TRUE(spawned) << spawned.error().message();
   EXPECT_FALSE(spawned->born_in_cgroup);
   EXPECT_EQ(spawned->clone3_error, ENOSYS);
-  EXPECT_EQ(Cgroups::cgroup_of(spawned->pid, c.mount()), *path);
-  EXPECT_EQ(Cgroups::processes(*path, 16), std::vector<pid_t>{spawned->pid});
-  EXPECT_EQ(Cgroups::kill_all(*path), 0);
+  EXPECT_EQ(Cgroups::cgroup_of(spawned->pid, c.mount()), path);
+  EXPECT_EQ(Cgroups::processes(path, 16), std::vector<pid_t>{spawned->pid});
+  EXPECT_EQ(Cgroups::kill_all(path), 0);
   siginfo_t info{};
   ASSERT_EQ(waitid(kIdPidfd, static_cast<id_t>(spawned->pidfd), &info, WEXITED), 0);
   close(spawned->pidfd);
-  Cgroups::remove(*path);
+  Cgroups::remove(path);
   c.remove_base();
 }
 
@@ -158,21 +161,14 @@ TEST(Cgroups, JoiningARemovedCgroupFailsTheSpawnNamingTheStep) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to make cgroups";
   const Cgroups c = Cgroups::set_up(false);
   if (!c.usable()) GTEST_SKIP() << c.description();
-  std::vector<pid_t> leftovers;
-  std::string warning;
-  const auto path = c.prepare_child("gone", false, leftovers, warning);
-  ASSERT_TRUE(path);
-  const int dir = Cgroups::open_directory(*path);
-  ASSERT_GE(dir, 0);
-  Cgroups::remove(*path);
   SpawnRequest req;
-  req.argv = {"/bin/true"};
-  req.cgroup_fd = dir;
-  req.cgroup = *path;
+  ASSERT_NO_FATAL_FAILURE(prepare_request(c, "gone", {"/bin/true"}, req));
+  const std::string& path = req.cgroup;
+  Cgroups::remove(path);
   const auto spawned = spawn_process(req);
-  close(dir);
+  close(req.cgroup_fd);
   ASSERT_FALSE(spawned);
-  EXPECT_EQ(spawned.error().step, "join cgroup " + *path);
+  EXPECT_EQ(spawned.error().step, "join cgroup " + path);
   c.remove_base();
 }
 
