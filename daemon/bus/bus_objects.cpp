@@ -5,6 +5,10 @@
 #include <cstdlib>
 #include <exception>
 #include <memory>
+#include <stdexcept>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 
 #include "api/swap_fields.hpp"
 #include "bus/bus_guard.hpp"
@@ -27,7 +31,48 @@ static_assert(kNoMemlockHeadroom == Child::kNoMemlockLimit,
 static_assert(kExitStatusUnknown == ExitStatus::kUnknown,
               "LastExitStatus's \"unknown\" is the core's");
 
+ProcessesRow processes_row(const std::vector<TreeProcess>& processes) {
+  ProcessesRow out;
+  out.reserve(processes.size());
+  for (const TreeProcess& p : processes)
+    out.emplace_back(p.pid, p.comm, p.locked, p.locked_bytes, p.swapped_bytes);
+  return out;
+}
+
+// Field `I` of the row, when it is field `index` of the table: of the member's type, or
+// the wire form of Processes.
+template <class Field, class Value>
+void set_field(Field& field, const Value& value) {
+  if constexpr (std::is_same_v<Field, Value>)
+    field = value;
+  else if constexpr (std::is_same_v<Field, ProcessesRow> &&
+                     std::is_same_v<Value, std::vector<TreeProcess>>)
+    field = processes_row(value);
+  else
+    throw std::logic_error("ListChildProperties: its row and the Child property table disagree");
+}
+
+template <class Value, std::size_t... I>
+void set_row_field(ChildPropertiesRow& row, std::size_t index, const Value& value,
+                   std::index_sequence<I...>) {
+  ((I == index ? set_field(std::get<I>(row), value) : void()), ...);
+}
+
 }  // namespace
+
+ChildPropertiesRow child_properties_row(const ChildProperties& p) {
+  constexpr std::size_t kFields = std::tuple_size_v<ChildPropertiesRow::tuple>;
+  ChildPropertiesRow row;
+  std::size_t index = 0;
+  for_each_child_property([&](const char*, auto member) {
+    if (index >= kFields)
+      throw std::logic_error("ListChildProperties: the Child property table has more fields");
+    set_row_field(row, index++, p.*member, std::make_index_sequence<kFields>{});
+  });
+  if (index != kFields)
+    throw std::logic_error("ListChildProperties: the Child property table has fewer fields");
+  return row;
+}
 
 std::string child_object_path(const std::string& name) {
   char* path = nullptr;
@@ -143,6 +188,17 @@ ManagerObject::ListChildren() {
   });
 }
 
+// Computed as ListChildren is, from the core: no /proc read.
+std::vector<ChildPropertiesRow> ManagerObject::ListChildProperties() {
+  return guarded("ListChildProperties", [this] {
+    std::vector<ChildPropertiesRow> out;
+    out.reserve(supervisor_.children().size());
+    for (const auto& [name, child] : supervisor_.children())
+      out.push_back(child_properties_row(child_properties(*child)));
+    return out;
+  });
+}
+
 sdbus::ObjectPath ManagerObject::GetChild(const std::string& name) {
   return guarded("GetChild", [&] {
     check_name(name);
@@ -229,14 +285,7 @@ std::string ChildObject::LastExitCode() { return current().last_exit_code; }
 std::string ChildObject::LastFailure() { return current().last_failure; }
 uint32_t ChildObject::LockLosses() { return current().lock_losses; }
 std::vector<std::string> ChildObject::Command() { return current().command; }
-std::vector<sdbus::Struct<uint32_t, std::string, bool, uint64_t, uint64_t>>
-ChildObject::Processes() {
-  std::vector<sdbus::Struct<uint32_t, std::string, bool, uint64_t, uint64_t>> out;
-  out.reserve(current().processes.size());
-  for (const TreeProcess& p : current().processes)
-    out.emplace_back(p.pid, p.comm, p.locked, p.locked_bytes, p.swapped_bytes);
-  return out;
-}
+ProcessesRow ChildObject::Processes() { return processes_row(current().processes); }
 uint32_t ChildObject::UnlockedProcesses() { return current().unlocked_processes; }
 uint32_t ChildObject::Threads() { return current().threads; }
 uint32_t ChildObject::IoFlusherThreads() { return current().io_flusher_threads; }

@@ -30,6 +30,21 @@ std::string child_object_path(const std::string& name);
 ChildProperties child_properties(const Child& child);
 ManagerProperties manager_properties(const Supervisor& supervisor, const ReexecControl* reexec);
 
+// A row of ListChildProperties: every Child property, in the XML's (the table's) order,
+// typed as the generated adaptor spells a(ssutttbtbttttttbua(usbtt)uuusbubsuissuasssstt).
+// An override of another type does not compile; a unit test holds the XML to the table.
+using ProcessesRow = std::vector<sdbus::Struct<uint32_t, std::string, bool, uint64_t, uint64_t>>;
+using ChildPropertiesRow =
+    sdbus::Struct<std::string, std::string, uint32_t, uint64_t, uint64_t, uint64_t, bool, uint64_t,
+                  bool, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, bool, uint32_t,
+                  ProcessesRow, uint32_t, uint32_t, uint32_t, std::string, bool, uint32_t, bool,
+                  std::string, uint32_t, int32_t, std::string, std::string, uint32_t,
+                  std::vector<std::string>, std::string, std::string, std::string, uint64_t,
+                  uint64_t>;
+
+// The row of `p`. Throws std::logic_error if the row's fields and the table disagree.
+ChildPropertiesRow child_properties_row(const ChildProperties& p);
+
 class ManagerObject final
     : public sdbus::AdaptorInterfaces<::org::duende::MlockSupervisor1::Manager_adaptor,
                                       sdbus::ObjectManager_adaptor, sdbus::Properties_adaptor> {
@@ -51,6 +66,7 @@ class ManagerObject final
  private:
   std::vector<sdbus::Struct<std::string, std::string, uint32_t, bool, uint64_t, uint64_t>>
   ListChildren() override;
+  std::vector<ChildPropertiesRow> ListChildProperties() override;
   sdbus::ObjectPath GetChild(const std::string& name) override;
   void StartChild(sdbus::Result<>&& result, std::string name) override;
   void StopChild(sdbus::Result<>&& result, std::string name) override;
@@ -111,7 +127,7 @@ class ChildObject final
   uint64_t MemlockHeadroomBytes() override;
   bool FullyLocked() override;
   uint32_t UnlockedMappings() override;
-  std::vector<sdbus::Struct<uint32_t, std::string, bool, uint64_t, uint64_t>> Processes() override;
+  ProcessesRow Processes() override;
   uint32_t UnlockedProcesses() override;
   uint32_t Threads() override;
   uint32_t IoFlusherThreads() override;

@@ -6,56 +6,21 @@
 #include <cstdlib>
 
 #include "api/bus_names.hpp"
-#include "api/child_properties.hpp"
 #include "ctl/ctl_exit_codes.hpp"
 
 namespace duende::supervisor {
 namespace {
 
-constexpr auto kReadTimeout = std::chrono::seconds(25);
+constexpr auto kReadTimeout = std::chrono::microseconds(std::chrono::seconds(25));
 constexpr const char* kUnknownObject = "org.freedesktop.DBus.Error.UnknownObject";
 constexpr const char* kUnknownMethod = "org.freedesktop.DBus.Error.UnknownMethod";
 
-template <class T>
-T get_or(const PropertyMap& props, const char* key, T fallback) {
-  const auto it = props.find(key);
-  return it != props.end() && it->second.containsValueOfType<T>() ? it->second.get<T>() : fallback;
-}
-
-// Processes: a(usbtt) on the bus.
-template <>
-std::vector<TreeProcess> get_or(const PropertyMap& props, const char* key,
-                                std::vector<TreeProcess> fallback) {
-  using Wire = std::vector<sdbus::Struct<uint32_t, std::string, bool, uint64_t, uint64_t>>;
-  const auto it = props.find(key);
-  if (it == props.end() || !it->second.containsValueOfType<Wire>()) return fallback;
-  std::vector<TreeProcess> out;
-  for (const auto& s : it->second.get<Wire>())
-    out.push_back({std::get<0>(s), std::get<1>(s), std::get<2>(s), std::get<3>(s), std::get<4>(s)});
-  return out;
-}
-
-// Reads every property the table names, keeping `fallback`'s value where the bus has
-// none of the expected type.
-template <class Props, class Visit>
-Props read_properties(const PropertyMap& bus, Props fallback, Visit for_each) {
-  for_each([&](const char* name, auto member) {
-    using T = decltype(member_type(member));
-    fallback.*member = get_or<T>(bus, name, fallback.*member);
-  });
-  return fallback;
-}
-
-PropertyMap get_all(sdbus::IConnection& connection, const std::string& destination,
-                    const std::string& path, const char* interface) {
+sdbus::MethodReply get_all(sdbus::IConnection& connection, const std::string& destination,
+                           const std::string& path, const char* interface) {
   auto proxy = sdbus::createProxy(connection, destination, path);
-  PropertyMap all;
-  proxy->callMethod("GetAll")
-      .onInterface("org.freedesktop.DBus.Properties")
-      .withTimeout(kReadTimeout)
-      .withArguments(std::string(interface))
-      .storeResultsTo(all);
-  return all;
+  auto call = proxy->createMethodCall("org.freedesktop.DBus.Properties", "GetAll");
+  call << std::string(interface);
+  return proxy->callMethod(call, static_cast<std::uint64_t>(kReadTimeout.count()));
 }
 
 // The daemon's refusal ("not authorized: org.duende.MlockSupervisor1.manage", "access
@@ -111,43 +76,38 @@ std::string running_owner(sdbus::IConnection& connection) {
   return owner->unique_name;
 }
 
-std::string child_name(const std::string& path) {
-  char* name = nullptr;
-  if (sd_bus_path_decode(path.c_str(), kChildPathPrefix, &name) <= 0 || !name) return path;
-  std::string out(name);
-  std::free(name);
-  return out;
-}
-
-CtlChild child_from(const std::string& path, const PropertyMap& p, CtlChild fallback) {
-  if (fallback.name.empty()) fallback.name = child_name(path);
-  if (fallback.state.empty()) fallback.state = "?";
-  return read_properties(p, fallback, [](auto&& f) { for_each_child_property(f); });
-}
-
-ManagerProperties manager_from(const PropertyMap& p, ManagerProperties fallback) {
-  if (fallback.version.empty()) fallback.version = "?";
-  if (fallback.state.empty()) fallback.state = "?";
-  return read_properties(p, fallback, [](auto&& f) { for_each_manager_property(f); });
-}
-
 ManagerProperties read_manager(sdbus::IConnection& connection, const std::string& destination) {
-  return manager_from(get_all(connection, destination, kManagerPath, kManagerInterface), {});
+  auto reply = get_all(connection, destination, kManagerPath, kManagerInterface);
+  return manager_from_reply(reply, {});
 }
+
+namespace {
+
+// Every child in one ListChildProperties call; from GetManagedObjects where the daemon
+// has no such method (an older one, or a bus policy that does not let it through yet) or
+// rows of another shape (a newer one).
+std::vector<CtlChild> read_children(sdbus::IConnection& connection,
+                                    const std::string& destination) {
+  auto proxy = sdbus::createProxy(connection, destination, kManagerPath);
+  const auto timeout = static_cast<std::uint64_t>(kReadTimeout.count());
+  try {
+    auto reply = proxy->callMethod(
+        proxy->createMethodCall(kManagerInterface, "ListChildProperties"), timeout);
+    if (auto children = children_from_rows(reply)) return std::move(*children);
+  } catch (const sdbus::Error& e) {
+    if (e.getName() != kUnknownMethod && e.getName() != kErrorAccessDenied) throw;
+  }
+  auto reply = proxy->callMethod(
+      proxy->createMethodCall("org.freedesktop.DBus.ObjectManager", "GetManagedObjects"), timeout);
+  return children_from_managed_objects(reply);
+}
+
+}  // namespace
 
 CtlSnapshot read_snapshot(sdbus::IConnection& connection, const std::string& destination) {
   CtlSnapshot s;
   static_cast<ManagerProperties&>(s) = read_manager(connection, destination);
-  auto proxy = sdbus::createProxy(connection, destination, kManagerPath);
-  std::map<sdbus::ObjectPath, std::map<std::string, PropertyMap>> objects;
-  proxy->callMethod("GetManagedObjects")
-      .onInterface("org.freedesktop.DBus.ObjectManager")
-      .withTimeout(kReadTimeout)
-      .storeResultsTo(objects);
-  for (const auto& [path, interfaces] : objects) {
-    const auto it = interfaces.find(kChildInterface);
-    if (it != interfaces.end()) s.children.push_back(child_from(path, it->second, {}));
-  }
+  s.children = read_children(connection, destination);
   std::sort(s.children.begin(), s.children.end(),
             [](const CtlChild& a, const CtlChild& b) { return a.name < b.name; });
   return s;
@@ -163,7 +123,8 @@ CtlChild read_child(sdbus::IConnection& connection, const std::string& destinati
   try {
     CtlChild fallback;
     fallback.name = name;
-    return child_from(object, get_all(connection, destination, object, kChildInterface), fallback);
+    auto reply = get_all(connection, destination, object, kChildInterface);
+    return child_from_reply(reply, object, fallback);
   } catch (const sdbus::Error& e) {
     if (e.getName() == kUnknownObject || e.getName() == kUnknownMethod ||
         e.getName() == "org.freedesktop.DBus.Error.UnknownInterface")

@@ -17,12 +17,11 @@
 #include <optional>
 #include <string>
 
+#include "ctl/ctl_decode.hpp"
 #include "ctl/ctl_exit_codes.hpp"
 #include "ctl/ctl_format.hpp"
 
 namespace duende::supervisor {
-
-using PropertyMap = std::map<std::string, sdbus::Variant>;
 
 // The system bus; CtlError(kCtlNoBus) when it cannot be reached.
 std::unique_ptr<sdbus::IConnection> connect_system_bus();
@@ -43,12 +42,6 @@ ManagerProperties read_manager(sdbus::IConnection& connection, const std::string
 // One child; CtlError(kCtlNoSuchChild) when there is none of that name.
 CtlChild read_child(sdbus::IConnection& connection, const std::string& destination,
                     const std::string& name);
-
-// Decoding of what the bus sends (GetAll replies, PropertiesChanged).
-CtlChild child_from(const std::string& path, const PropertyMap& properties, CtlChild fallback);
-ManagerProperties manager_from(const PropertyMap& properties, ManagerProperties fallback);
-// The child's name in a child object path; the path itself when it is not one.
-std::string child_name(const std::string& path);
 
 // Calls Manager.`method`(args...) on the well-known name, waiting up to `timeout`.
 void call_manager(sdbus::IConnection& connection, const char* method,

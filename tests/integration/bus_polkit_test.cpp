@@ -227,6 +227,7 @@ TEST_F(BusPolkit, ReadsAreOpenToEveryoneAndNeverAskPolkit) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(send(true, "GetChild").first, "");
   EXPECT_EQ(send(true, "ListChildren", {}).first, "");
+  EXPECT_EQ(send(true, "ListChildProperties", {}).first, "");
   r = mlockctl({"status"}, true);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("demo"), std::string::npos) << r.out;

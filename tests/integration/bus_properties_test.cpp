@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "bus_harness.hpp"
+#include "ctl/ctl_decode.hpp"
 #include "privilege.hpp"
 #include "proc_peek.hpp"
 
@@ -273,6 +275,55 @@ TEST_F(BusProperties, ListChildrenGetChildAndManagedObjectsAgree) {
     EXPECT_EQ(prop<std::uint64_t>(p, "SwappedBytes"), row.get<5>());
     EXPECT_EQ(p.size(), kChildPropertyTypes.size());
   }
+}
+
+// ListChildProperties says what GetManagedObjects says, and mlockctl's decoders (of its
+// rows, of GetManagedObjects read straight from the message) agree field by field with
+// sdbus-c++'s own decoding into Variants.
+TEST_F(BusProperties, ListChildPropertiesSaysWhatGetManagedObjectsSays) {
+  using supervisor::ChildProperties;
+  auto proxy = sdbus::createProxy(client().connection(), kBusName, kManagerPath);
+  const auto by_name = [](std::vector<ChildProperties> v) {
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return v;
+  };
+  std::vector<ChildProperties> rows, objects, variants;
+  // Stable children (a monitor tick may land between the calls): the three reads agree.
+  const bool agree = eventually([&] {
+    auto list =
+        proxy->callMethod(proxy->createMethodCall(kManagerInterface, "ListChildProperties"));
+    const auto decoded = supervisor::children_from_rows(list);
+    if (!decoded) return false;
+    rows = *decoded;
+    auto managed =
+        proxy->callMethod(proxy->createMethodCall(kObjectManagerInterface, "GetManagedObjects"));
+    objects = by_name(supervisor::children_from_managed_objects(managed));
+    variants.clear();
+    for (const auto& [path, interfaces] : client().managed_objects())
+      variants.push_back(supervisor::child_from(path, interfaces.at(kChildInterface), {}));
+    variants = by_name(variants);
+    // (and a monitor tick has measured each child)
+    const bool measured =
+        std::all_of(rows.begin(), rows.end(), [](const auto& c) { return c.resident_bytes > 0; });
+    return measured && rows == objects && objects == variants;
+  });
+  EXPECT_TRUE(agree);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows, objects);
+  EXPECT_EQ(objects, variants);
+  EXPECT_EQ(rows[0].name, "demo-lib");  // by name
+  EXPECT_EQ(rows[1].name, "idle");
+  for (const ChildProperties& c : rows) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(c.pid, static_cast<std::uint32_t>(h.wait_child_pid(c.name)));
+    EXPECT_EQ(c.state, "running");
+    EXPECT_GT(c.started_at_us, 0u);
+    EXPECT_GT(c.resident_bytes, 0u);
+    ASSERT_EQ(c.processes.size(), 1u);
+    EXPECT_EQ(c.processes[0].pid, c.pid);
+    EXPECT_FALSE(c.command.empty());
+  }
+  EXPECT_TRUE(rows[0].must_be_locked);
 }
 
 class BusPropertiesOfAFailedChild : public BusTest {};

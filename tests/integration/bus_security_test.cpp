@@ -124,6 +124,14 @@ TEST_F(BusSecurity, AnyoneMayReadIntrospectListAndLookUp) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.rfind("a(ssubtt) 1 \"demo-lib\" \"running\" " + std::to_string(pid_), 0), 0u)
       << r.out;
+  r = busctl({"call", kBusName, kManagerPath, kManagerInterface, "ListChildProperties"}, true);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("a(ssutttbtbttttttbua(usbtt)uuusbubsuissuasssstt) 1 \"demo-lib\" "
+                        "\"running\" " +
+                            std::to_string(pid_),
+                        0),
+            0u)
+      << r.out;
   r = busctl({"call", kBusName, kManagerPath, kManagerInterface, "GetChild", "s", "demo-lib"},
              true);
   EXPECT_EQ(r.exit_code, 0) << r.err;

@@ -62,6 +62,21 @@ TEST(ChildPropertyTable, MatchesTheChildInterfaceOfTheXml) {
   EXPECT_EQ(table([](auto&& f) { for_each_child_property(f); }), xml_properties(kChildInterface));
 }
 
+// ListChildProperties's row is every Child property, in the table's order.
+TEST(ChildPropertyTable, IsTheRowOfListChildProperties) {
+  std::ifstream in(MLOCK_DBUS_XML);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string xml = text.str();
+  const std::regex method(
+      R"re(<method name="ListChildProperties">\s*<arg name="children" type="([^"]+)" direction="out"/>)re");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(xml, m, method));
+  std::string row;
+  for (const auto& [name, type] : table([](auto&& f) { for_each_child_property(f); })) row += type;
+  EXPECT_EQ(m[1], "a(" + row + ")");
+}
+
 TEST(ManagerPropertyTable, MatchesTheManagerInterfaceOfTheXml) {
   EXPECT_EQ(table([](auto&& f) { for_each_manager_property(f); }),
             xml_properties(kManagerInterface));
