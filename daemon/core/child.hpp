@@ -256,7 +256,7 @@ class Child {
     std::optional<mlock::IoFlusherThreads> io_flusher;
   };
   void refresh_process(bool coverage);
-  void refresh_tree(bool coverage, const mlock::ProcessMemory& main);
+  std::vector<TreeProcess> refresh_tree(bool coverage, const mlock::ProcessMemory& main);
   void read_checks(pid_t pid, bool coverage, bool first, ProcessChecks& checks);
   void sum_tree(const std::vector<mlock::ProcessMemory>& status);
   void sum_io_flusher();

@@ -3,6 +3,7 @@
 // child shows.
 #include <cerrno>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/child.hpp"
@@ -25,14 +26,13 @@ void Child::refresh_process(bool coverage) {
     return;
   }
   const duende::mlock::ProcessMemory before = memory_;
-  const std::vector<TreeProcess> tree_before = processes_;
   const TreeFigures figures_before = figures_;
   const unsigned unlocked_before = unlocked_processes_;
   // Locked since the last smaps walk (it started, or exec()ed into a program that locks):
   // that walk's verdict is of an unlocked process, so walk again now, once.
   if (m->locked_bytes > 0 && before.locked_bytes == 0 && before.coverage_checked) coverage = true;
   if (coverage) last_coverage_ = ctx_.system.now();
-  refresh_tree(coverage, *m);
+  const std::vector<TreeProcess> tree_before = refresh_tree(coverage, *m);
   if (!(memory_ == before) || processes_ != tree_before || !(figures_ == figures_before) ||
       unlocked_processes_ != unlocked_before)
     ctx_.listener.on_child_event(*this, ChildListener::Event::Changed);
@@ -55,21 +55,26 @@ bool Child::warn_inspect(const mlock::InspectError& error, bool smaps) {
 }
 
 // Every process of its tree: the main one (`main`: its status just read) first, then the
-// others of its cgroup; one that exits meanwhile is left out.
-void Child::refresh_tree(bool coverage, const mlock::ProcessMemory& main) {
+// others of its cgroup; one that exits meanwhile is left out. Returns the tree as it was
+// (moved out, not copied: this runs for every child every round).
+std::vector<TreeProcess> Child::refresh_tree(bool coverage, const mlock::ProcessMemory& main) {
   const Clock::time_point now = ctx_.system.now();
-  std::vector<TreeProcess> tree;
-  std::vector<ProcessChecks> checks;
+  std::vector<TreeProcess> before = std::exchange(processes_, {});
+  std::vector<ProcessChecks> checks_before = std::exchange(checks_, {});
+  processes_.reserve(before.size());
+  checks_.reserve(before.size());
   std::vector<mlock::ProcessMemory> status;
+  status.reserve(before.size());
   const auto add = [&](pid_t pid, const mlock::ProcessMemory& m) {
     std::size_t i = 0;
-    while (i < processes_.size() && processes_[i].pid != static_cast<std::uint32_t>(pid)) ++i;
-    const bool known = i < processes_.size();
-    tree.push_back(TreeProcess{static_cast<std::uint32_t>(pid),
-                               known ? processes_[i].comm : ctx_.system.process_name(pid),
-                               m.locked_bytes > 0, m.locked_bytes, m.swapped_bytes});
-    checks.push_back(known ? checks_[i] : ProcessChecks{now, {}, {}});
-    read_checks(pid, coverage, !known, checks.back());
+    while (i < before.size() && before[i].pid != static_cast<std::uint32_t>(pid)) ++i;
+    const bool known = i < before.size();
+    processes_.push_back(TreeProcess{static_cast<std::uint32_t>(pid),
+                                     known ? before[i].comm : ctx_.system.process_name(pid),
+                                     m.locked_bytes > 0, m.locked_bytes, m.swapped_bytes});
+    // A pid listed twice (recycled while cgroup.procs was read) takes the same checks.
+    checks_.push_back(known ? checks_before[i] : ProcessChecks{now, {}, {}});
+    read_checks(pid, coverage, !known, checks_.back());
     status.push_back(m);
   };
   add(process_.pid, main);
@@ -77,10 +82,9 @@ void Child::refresh_tree(bool coverage, const mlock::ProcessMemory& main) {
     if (pid == process_.pid) continue;
     if (auto m = ctx_.system.inspect(pid)) add(pid, *m);
   }
-  processes_ = std::move(tree);
-  checks_ = std::move(checks);
   sum_tree(status);
   sum_io_flusher();
+  return before;
 }
 
 // The full check of one process: its smaps walk (kept until the next; smaps refused, as

@@ -35,7 +35,7 @@ void BenchRun::measure_floors(int n, int round) {
   std::vector<pid_t> pids;
   for (const auto& k : kids) pids.push_back(k.pid);
   // Once a second (monitor_interval_sec 1.0): the pass's CPU ms is the floor's ms/s.
-  results_.add(n, "idle_cpu", kFloor, proc_pass_cpu_ms(pids, 21));
+  results_.add(n, "idle_cpu", kFloor, proc_pass_cpu_ms(pids, 11));
   results_.add(n, "idle_wakeups", kFloor, 1.0);
   kill_all(kids);
 }
@@ -62,6 +62,7 @@ void BenchRun::measure_bus(int n, int round) {
     measure_footprint(*peer, n, kLocked, "vmlck_bus");
     for (int i = 0; i < plan_.dbus_calls && !interrupted(); ++i) {
       if (auto ms = probe_->managed_objects_ms()) results_.add(n, "gmo", kLocked, *ms);
+      if (auto ms = probe_->list_child_properties_ms()) results_.add(n, "lcp", kLocked, *ms);
       if (auto ms = probe_->get_state_ms(child_name(i % n))) results_.add(n, "get", kLocked, *ms);
     }
     measure_status(*peer, n, kLocked);

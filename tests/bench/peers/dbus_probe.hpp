@@ -1,6 +1,8 @@
 // An in-process D-Bus client of the supervisor (sdbus-c++, one connection, synchronous
-// calls): times ObjectManager.GetManagedObjects and Properties.Get of one child's State,
-// what a monitoring agent does, without the client's start-up in the figure.
+// calls): times ObjectManager.GetManagedObjects, Manager.ListChildProperties (what
+// `mlockctl status` calls) and Properties.Get of one child's State, what a monitoring
+// agent does, without the client's start-up in the figure. A call's time ends when its
+// reply has arrived; decoding the reply is the client's, outside the figure.
 #pragma once
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -18,6 +20,7 @@ class DbusProbe {
   explicit DbusProbe(const std::string& address);
   // Wall time of one call in ms; nullopt when it failed (the supervisor not on the bus).
   std::optional<double> managed_objects_ms();
+  std::optional<double> list_child_properties_ms();
   std::optional<double> get_state_ms(const std::string& child);
   // The number of objects GetManagedObjects returned last.
   std::size_t last_object_count() const { return last_objects_; }

@@ -50,6 +50,8 @@ double proc_pass_cpu_ms(const std::vector<pid_t>& pids, int passes) {
   char buf[4096];
   for (int i = 0; i < passes; ++i) {
     const double start = thread_cpu_ms();
+    const timespec second{1, 0};
+    nanosleep(&second, nullptr);
     for (const auto& path : paths) {
       const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) continue;

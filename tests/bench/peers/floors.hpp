@@ -21,7 +21,10 @@ std::optional<StatusFigures> measure_link_floor(const std::string& program,
 // Parses link-floor's output line.
 std::optional<StatusFigures> parse_link_floor(const std::string& text);
 
-// CPU time (thread CPU clock, ms) of one pass over `pids`, median of `passes` passes.
+// CPU time (thread CPU clock, ms) of one pass over `pids` once a second, median of
+// `passes` passes: each pass follows a 1 s sleep, as the supervisor's round follows its
+// wait, so the wake-up and the caches gone cold are in the floor as they are in the
+// supervisor's figure (back-to-back passes in a warm loop cost a third of that or less).
 double proc_pass_cpu_ms(const std::vector<pid_t>& pids, int passes);
 
 }  // namespace duende::peers

@@ -164,11 +164,14 @@ void add_notes(Results& r, const Programs& programs, const Plan& plan) {
       "floors: own VmLck = link-floor (links sdbus-c++, libsystemd, "
       "libduende-mlock, libstdc++, calls mlockall); monitor CPU = one pass of "
       "/proc/PID/status reads over N processes, once a second "
-      "(monitor_interval_sec 1.0)");
+      "(monitor_interval_sec 1.0), each pass after a 1 s sleep as the supervisor's round "
+      "(CPU time of the pass and its wake-up, median of 11)");
   r.notes.push_back(
       "status: wall time of the command to completion; s6 has no all-services "
-      "status: a loop of s6-svstat, one per service; GetManagedObjects and Get: "
-      "one in-process sdbus-c++ connection; the status rows' floor is `mlockctl --version` "
+      "status: a loop of s6-svstat, one per service; GetManagedObjects, "
+      "ListChildProperties and Get: one in-process sdbus-c++ connection, the call "
+      "until its reply has arrived (decoding it is the client's); the status rows' floor is "
+      "`mlockctl --version` "
       "(the client's own start and exit)");
   r.notes.push_back(
       "footprint and idle without a bus; mlockctl, D-Bus and \"own VmLck, on a "

@@ -23,6 +23,8 @@ const std::vector<Figure>& figures() {
       {"status --json", "status --json", "ms"},
       {"GetManagedObjects p50", "gmo", "ms"},
       {"GetManagedObjects p99", "gmo", "ms", Stat::P99},
+      {"ListChildProperties p50", "lcp", "ms"},
+      {"ListChildProperties p99", "lcp", "ms", Stat::P99},
       {"Get(State) of one child p50", "get", "ms"},
       {"Get(State) of one child p99", "get", "ms", Stat::P99},
       {"own VmLck, on a bus", "vmlck_bus", "MiB"},
