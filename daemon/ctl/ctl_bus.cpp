@@ -36,6 +36,25 @@ std::string access_denied(const std::string& message) {
          " through polkit)";
 }
 
+std::optional<std::string> unique_owner(sdbus::IProxy& bus) {
+  std::string unique_name;
+  try {
+    bus.callMethod("GetNameOwner")
+        .onInterface("org.freedesktop.DBus")
+        .withTimeout(std::chrono::seconds(5))
+        .withArguments(std::string(kBusName))
+        .storeResultsTo(unique_name);
+  } catch (const sdbus::Error& e) {
+    if (e.getName() == kErrorNameHasNoOwner) return std::nullopt;
+    throw;
+  }
+  return unique_name;
+}
+
+std::unique_ptr<sdbus::IProxy> bus_proxy(sdbus::IConnection& connection) {
+  return sdbus::createProxy(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+}
+
 }  // namespace
 
 std::unique_ptr<sdbus::IConnection> connect_system_bus() {
@@ -47,18 +66,11 @@ std::unique_ptr<sdbus::IConnection> connect_system_bus() {
 }
 
 std::optional<Owner> bus_name_owner(sdbus::IConnection& connection) {
-  auto bus = sdbus::createProxy(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+  auto bus = bus_proxy(connection);
   Owner owner;
-  try {
-    bus->callMethod("GetNameOwner")
-        .onInterface("org.freedesktop.DBus")
-        .withTimeout(std::chrono::seconds(5))
-        .withArguments(std::string(kBusName))
-        .storeResultsTo(owner.unique_name);
-  } catch (const sdbus::Error& e) {
-    if (e.getName() == kErrorNameHasNoOwner) return std::nullopt;
-    throw;
-  }
+  auto unique_name = unique_owner(*bus);
+  if (!unique_name) return std::nullopt;
+  owner.unique_name = std::move(*unique_name);
   try {
     bus->callMethod("GetConnectionUnixProcessID")
         .onInterface("org.freedesktop.DBus")
@@ -70,10 +82,12 @@ std::optional<Owner> bus_name_owner(sdbus::IConnection& connection) {
   return owner;
 }
 
+// One round trip: the pid is not asked for.
 std::string running_owner(sdbus::IConnection& connection) {
-  const auto owner = bus_name_owner(connection);
-  if (!owner) throw explain(sdbus::Error(kErrorNameHasNoOwner, ""));
-  return owner->unique_name;
+  auto bus = bus_proxy(connection);
+  auto unique_name = unique_owner(*bus);
+  if (!unique_name) throw explain(sdbus::Error(kErrorNameHasNoOwner, ""));
+  return std::move(*unique_name);
 }
 
 ManagerProperties read_manager(sdbus::IConnection& connection, const std::string& destination) {
