@@ -11,7 +11,9 @@
 namespace duende::supervisor {
 namespace {
 
-constexpr auto kReadTimeout = std::chrono::microseconds(std::chrono::seconds(25));
+// In µs, as sdbus-c++'s callMethod(call, timeout) takes it.
+constexpr std::uint64_t kReadTimeoutUs =
+    std::chrono::microseconds(std::chrono::seconds(25)).count();
 constexpr const char* kUnknownObject = "org.freedesktop.DBus.Error.UnknownObject";
 constexpr const char* kUnknownMethod = "org.freedesktop.DBus.Error.UnknownMethod";
 
@@ -20,7 +22,7 @@ sdbus::MethodReply get_all(sdbus::IConnection& connection, const std::string& de
   auto proxy = sdbus::createProxy(connection, destination, path);
   auto call = proxy->createMethodCall("org.freedesktop.DBus.Properties", "GetAll");
   call << std::string(interface);
-  return proxy->callMethod(call, static_cast<std::uint64_t>(kReadTimeout.count()));
+  return proxy->callMethod(call, kReadTimeoutUs);
 }
 
 // The daemon's refusal ("not authorized: org.duende.MlockSupervisor1.manage", "access
@@ -53,6 +55,25 @@ std::optional<std::string> unique_owner(sdbus::IProxy& bus) {
 
 std::unique_ptr<sdbus::IProxy> bus_proxy(sdbus::IConnection& connection) {
   return sdbus::createProxy(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
+}
+
+// Every child in one ListChildProperties call; from GetManagedObjects where the daemon
+// has no such method (an older one, or a bus policy that does not let it through yet) or
+// rows of another shape (a newer one).
+std::vector<CtlChild> read_children(sdbus::IConnection& connection,
+                                    const std::string& destination) {
+  auto proxy = sdbus::createProxy(connection, destination, kManagerPath);
+  try {
+    auto reply = proxy->callMethod(
+        proxy->createMethodCall(kManagerInterface, "ListChildProperties"), kReadTimeoutUs);
+    if (auto children = children_from_rows(reply)) return std::move(*children);
+  } catch (const sdbus::Error& e) {
+    if (e.getName() != kUnknownMethod && e.getName() != kErrorAccessDenied) throw;
+  }
+  auto reply = proxy->callMethod(
+      proxy->createMethodCall("org.freedesktop.DBus.ObjectManager", "GetManagedObjects"),
+      kReadTimeoutUs);
+  return children_from_managed_objects(reply);
 }
 
 }  // namespace
@@ -94,29 +115,6 @@ ManagerProperties read_manager(sdbus::IConnection& connection, const std::string
   auto reply = get_all(connection, destination, kManagerPath, kManagerInterface);
   return manager_from_reply(reply, {});
 }
-
-namespace {
-
-// Every child in one ListChildProperties call; from GetManagedObjects where the daemon
-// has no such method (an older one, or a bus policy that does not let it through yet) or
-// rows of another shape (a newer one).
-std::vector<CtlChild> read_children(sdbus::IConnection& connection,
-                                    const std::string& destination) {
-  auto proxy = sdbus::createProxy(connection, destination, kManagerPath);
-  const auto timeout = static_cast<std::uint64_t>(kReadTimeout.count());
-  try {
-    auto reply = proxy->callMethod(
-        proxy->createMethodCall(kManagerInterface, "ListChildProperties"), timeout);
-    if (auto children = children_from_rows(reply)) return std::move(*children);
-  } catch (const sdbus::Error& e) {
-    if (e.getName() != kUnknownMethod && e.getName() != kErrorAccessDenied) throw;
-  }
-  auto reply = proxy->callMethod(
-      proxy->createMethodCall("org.freedesktop.DBus.ObjectManager", "GetManagedObjects"), timeout);
-  return children_from_managed_objects(reply);
-}
-
-}  // namespace
 
 CtlSnapshot read_snapshot(sdbus::IConnection& connection, const std::string& destination) {
   CtlSnapshot s;
