@@ -170,12 +170,39 @@ bool MemoryCgroup::set_limit(std::uint64_t limit_bytes) const {
 bool MemoryCgroup::pin_at_limit(bool on) const {
   if (v1_)
     return write_text(path_ + "/memory.oom_control", on ? "1" : "0") &&
-           write_text(path_ + "/memory.swappiness", on ? "0" : "60");
+           write_text(path_ + "/memory.swappiness", on ? "0" : "60") &&
+           (on || wake_oom_waiters() >= 0);
   if (!write_text(path_ + "/memory.swap.max", on ? "0" : "max")) return false;
   for (const pid_t pid : processes())
     if (!write_text("/proc/" + std::to_string(pid) + "/oom_score_adj", on ? "-1000" : "0"))
       return false;
   return true;
+}
+
+int MemoryCgroup::wake_oom_waiters(std::chrono::milliseconds deadline) const {
+  if (!v1_) return 0;
+  const auto until = Clock::now() + deadline;
+  for (int writes = 0;; ++writes) {
+    if (read_text(path_ + "/memory.oom_control").find("under_oom 1") == std::string::npos)
+      return writes;
+    if (writes > 0 && Clock::now() >= until) return -1;
+    write_text(path_ + "/memory.oom_control", "0");
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+std::string MemoryCgroup::memory_report() const {
+  auto field = [this](const char* file) {
+    std::string text = read_text(path_ + "/" + file);
+    for (char& c : text)
+      if (c == '\n') c = ' ';
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    return std::string(file) + ": " + (text.empty() ? "?" : text);
+  };
+  if (v1_)
+    return field("memory.usage_in_bytes") + "; " + field("memory.limit_in_bytes") + "; " +
+           field("memory.oom_control");
+  return field("memory.current") + "; " + field("memory.max") + "; " + field("memory.events");
 }
 
 bool MemoryCgroup::exists() const {

@@ -46,8 +46,18 @@ class MemoryCgroup {
   // v2, which has no OOM switch: memory.swap.max 0 and oom_score_adj -1000 for each of its
   // processes, which needs CAP_SYS_RESOURCE). A charge past the limit then fails (ENOMEM):
   // a swapoff that must bring its pages back fails, even with another swap area to move
-  // other pages to. Off: the defaults back (oom_score_adj 0). False with errno.
+  // other pages to. Off: the defaults back (oom_score_adj 0), and no process left asleep
+  // in the pin's OOM wait (see wake_oom_waiters). False with errno.
   bool pin_at_limit(bool on) const;
+  // v1: a process that faulted at the limit while the OOM killer was off sleeps in the
+  // kernel's OOM wait until a write to memory.oom_control or a larger limit wakes it; one
+  // that reached its sleep only after the last such write sleeps on, for good. While
+  // under_oom says someone sleeps there, this writes memory.oom_control again (once at
+  // least, then until `deadline`); how many writes it took, -1 if someone still sleeps.
+  // v2: 0 (no OOM wait).
+  int wake_oom_waiters(std::chrono::milliseconds deadline = std::chrono::milliseconds(10000)) const;
+  // Its memory figures in one line, for failure messages (usage, limit, OOM state).
+  std::string memory_report() const;
   // Kills what is left, waits for it to empty and removes it (at most `deadline`); true
   // once the directory is gone. Called by the destructor; harmless twice.
   bool remove(std::chrono::milliseconds deadline = std::chrono::milliseconds(10000));

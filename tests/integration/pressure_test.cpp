@@ -244,6 +244,7 @@ class PressureTest : public BusTest {
     if (cgroup_) {  // whatever a failed step left: the workloads must be able to run and exit
       cgroup_->pin_at_limit(false);
       cgroup_->set_limit(0);
+      pinned_ = false;
     }
     end_workloads();
     // The supervisor turns the swap off before it stops ramswap, and refuses to stop
@@ -332,10 +333,47 @@ class PressureTest : public BusTest {
     peak(peaks_.control_vmswap, control_ ? control_->pid : 0);
   }
 
-  // Sends `word` to both workloads and waits until both have done it.
+  // Sends `word` to both workloads and waits until both have done it, waking at each poll
+  // a workload left in the OOM wait (a stall of 30 s until that was done).
   bool both(const std::string& word) {
     const long a = control_->command(word), b = workload_->command(word);
-    return eventually([&] { return control_->done(a) && workload_->done(b); }, kPhaseDeadline);
+    const bool done = eventually(
+        [&] {
+          wake_workloads();
+          return control_->done(a) && workload_->done(b);
+        },
+        kPhaseDeadline);
+    if (!done) ADD_FAILURE() << "\"" << word << "\" not done:\n" << stall_report();
+    return done;
+  }
+
+  // A workload may sleep in the OOM wait of the cgroup (v1) past the pin that put it there:
+  // memory.oom_control wakes it, once the pin is off.
+  void wake_workloads() {
+    if (cgroup_ && !pinned_) oom_wakes_ += std::max(0, cgroup_->wake_oom_waiters(Ms(0)));
+  }
+
+  // Where each workload is (its last report, its state and where it sleeps in the kernel)
+  // and the cgroup's memory figures: what a stalled phase is waiting for.
+  std::string stall_report() const {
+    std::ostringstream out;
+    for (const Workload* w : {control_.get(), workload_.get()}) {
+      const std::string proc = "/proc/" + std::to_string(w->pid);
+      std::ifstream stat(proc + "/stat"), wchan(proc + "/wchan"), stack(proc + "/stack");
+      std::string stat_line, where;
+      std::getline(stat, stat_line);
+      std::getline(wchan, where);
+      const auto close = stat_line.rfind(')');
+      const std::string state =
+          close == std::string::npos ? "gone" : stat_line.substr(close + 2, 1);
+      const auto s = w->state();
+      out << "  " << w->name() << " (pid " << w->pid << "): state " << state << ", wchan "
+          << (where.empty() ? "-" : where) << ", last report "
+          << (s ? std::to_string(s->seq) + " " + s->word : std::string("none")) << "\n"
+          << stack.rdbuf();
+    }
+    out << "  cgroup: " << cgroup_->memory_report() << "\n";
+    return out.str();
   }
 
   // Asks the workloads to exit, then makes sure they are gone (SIGKILL after a deadline:
@@ -348,6 +386,7 @@ class PressureTest : public BusTest {
     }
     const bool ended = poll_until(
         [&] {
+          wake_workloads();
           workload_exit();
           return workload_->pid <= 0 && (control_->pid <= 0 || !process_alive(control_->pid));
         },
@@ -422,6 +461,8 @@ class PressureTest : public BusTest {
   std::string mount_dir_, work_dir_, device_;
   pid_t ramswap_pid_ = 0;
   bool keep_ramswap_ = false;
+  bool pinned_ = false;  // the cgroup is pinned at its limit (step 6)
+  int oom_wakes_ = 0;    // writes that woke a workload left in the OOM wait after the pin
   Peaks peaks_;
 };
 
@@ -535,7 +576,8 @@ TEST_F(PressureTest, WorkloadSwapsThroughLockedRamswapAndLosesNothing) {
   // must keep running with its swap on, and the caller must be told.
   const std::uint64_t used_before_off = swap_area(device_).value_or(SwapArea{}).used_kib;
   std::string refusal_untested;  // why the refusal could not be arranged, if it could not
-  if (!cgroup_->pin_at_limit(true)) {
+  std::string pinned_memory;     // the cgroup's figures at the end of the refusal
+  if (!(pinned_ = cgroup_->pin_at_limit(true))) {
     refusal_untested =
         std::string("cannot pin ") + cgroup_->kind() + " at its limit: " + std::strerror(errno);
   } else {
@@ -551,7 +593,9 @@ TEST_F(PressureTest, WorkloadSwapsThroughLockedRamswapAndLosesNothing) {
     EXPECT_TRUE(runs(ramswap_pid_, kRamswapBin));
     EXPECT_GT(swap_area(device_).value_or(SwapArea{}).used_kib, 0u);
     EXPECT_TRUE(h.wait_for_status("ramswap stop refused: swap on " + device_)) << h.last_status();
-    EXPECT_TRUE(cgroup_->pin_at_limit(false)) << std::strerror(errno);
+    pinned_memory = cgroup_->memory_report();
+    EXPECT_TRUE(cgroup_->pin_at_limit(false)) << std::strerror(errno) << "; " << pinned_memory;
+    pinned_ = false;
   }
 
   // 7. The stop, with the pages still in swap, once the cgroup may take them all back:
@@ -634,7 +678,7 @@ TEST_F(PressureTest, WorkloadSwapsThroughLockedRamswapAndLosesNothing) {
       "  supervisor at the peak: STATUS \"%s\"; D-Bus SwappedBytes control %.1f MiB, "
       "ramswap %llu, ramswap LockedBytes %.1f MiB\n"
       "  swap on %.2f s after the start (mkswap + swapon after READY and the lock check)\n"
-      "  refused stop: %s\n"
+      "  refused stop: %s; the cgroup then: %s; OOM waiters woken later: %d\n"
       "  mlockctl stop with %.1f MiB in swap (swapoff, then ramswap): %.3f s; the "
       "supervisor's stop (empty swap off, then ramswap): %.3f s\n"
       "  test time: %.1f s\n",
@@ -654,7 +698,8 @@ TEST_F(PressureTest, WorkloadSwapsThroughLockedRamswapAndLosesNothing) {
       static_cast<unsigned long long>(prop<std::uint64_t>(ramswap_at_peak, "SwappedBytes")),
       double(prop<std::uint64_t>(ramswap_at_peak, "LockedBytes")) / kMiB, swap_on_seconds,
       refusal_untested.empty() ? "refused, ramswap kept running" : refusal_untested.c_str(),
-      double(used_before_off) / 1024, loaded_off_seconds, shutdown_seconds, total_seconds);
+      pinned_memory.c_str(), oom_wakes_, double(used_before_off) / 1024, loaded_off_seconds,
+      shutdown_seconds, total_seconds);
   std::printf("  ramswap's cgroup: %s\n",
               ramswap_cgroup.empty() ? "none (process groups)" : ramswap_cgroup.c_str());
   std::printf("  mlockctl status at the peak:\n%s", status.out.c_str());
