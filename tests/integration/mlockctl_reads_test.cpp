@@ -81,6 +81,47 @@ TEST_F(MlockctlActivation, ReadsNeverStartTheSupervisorActionsMay) {
   start.stop();
 }
 
+// A bus whose policy does not let Manager.ListChildProperties through (a daemon updated
+// before its bus's policy was reloaded): status reads the children from
+// GetManagedObjects instead, and says the same.
+TEST_F(MlockctlReads, StatusReadsGetManagedObjectsWhereListChildPropertiesIsDenied) {
+  h.config["children"]["second"] = idle_child();
+  start_daemon();
+  wait_child_state("helper", "running");
+  wait_child_state("second", "running");
+  const RunResult full = mlockctl({"status"});
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  h.stop();
+  reset_client();
+  bus.reset();
+  h.write_file(h.path("deny.conf"),
+               std::string("<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-BUS Bus "
+                           "Configuration 1.0//EN\"\n \"http://www.freedesktop.org/standards/"
+                           "dbus/1.0/busconfig.dtd\">\n<busconfig>\n  <include>") +
+                   kBusPolicy +
+                   "</include>\n  <policy context=\"mandatory\">\n    <deny "
+                   "send_destination=\"org.duende.MlockSupervisor1\" send_interface=\"" +
+                   kManagerInterface +
+                   "\" send_member=\"ListChildProperties\"/>\n  </policy>\n</busconfig>\n");
+  const std::string bus_dir = h.path("bus2");
+  ::mkdir(bus_dir.c_str(), 0755);
+  bus = std::make_unique<PrivateBus>(bus_dir, h.path("deny.conf"));
+  start_daemon();
+  wait_child_state("helper", "running");
+  wait_child_state("second", "running");
+  const RunResult denied =
+      busctl({"call", kBusName, kManagerPath, kManagerInterface, "ListChildProperties"});
+  EXPECT_NE(denied.exit_code, 0) << denied.out;
+  const RunResult r = mlockctl({"status"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = lines_of(r.out), before = lines_of(full.out);
+  ASSERT_EQ(lines.size(), before.size()) << r.out;
+  for (std::size_t i = 1; i < lines.size(); ++i)  // name and state (pids are new)
+    EXPECT_EQ(lines[i].substr(0, 15), before[i].substr(0, 15)) << r.out << full.out;
+  EXPECT_EQ(lines.at(2).rfind("helper ", 0), 0u) << r.out;
+  EXPECT_EQ(lines.at(3).rfind("second ", 0), 0u) << r.out;
+}
+
 TEST_F(MlockctlReads, StatusWithoutADaemonSaysItIsNotRunningAndExitsSeven) {
   const RunResult r = mlockctl({"status"});
   EXPECT_EQ(r.exit_code, 7);
