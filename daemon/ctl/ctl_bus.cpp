@@ -1,11 +1,9 @@
 #include "ctl/ctl_bus.hpp"
 
-#include <poll.h>
 #include <systemd/sd-bus.h>
 
 #include <algorithm>
 #include <cstdlib>
-#include <initializer_list>
 
 #include "api/bus_names.hpp"
 #include "ctl/ctl_exit_codes.hpp"
@@ -59,87 +57,23 @@ std::unique_ptr<sdbus::IProxy> bus_proxy(sdbus::IConnection& connection) {
   return sdbus::createProxy(connection, "org.freedesktop.DBus", "/org/freedesktop/DBus");
 }
 
-// The answer to one call: its reply or its D-Bus error.
-class Answer {
- public:
-  bool answered() const { return reply_ || error_; }
-  const sdbus::Error* error() const { return error_ ? &*error_ : nullptr; }
-  // The reply; the D-Bus error as sdbus::Error.
-  sdbus::MethodReply& reply() {
-    if (error_) throw *error_;
-    return *reply_;
+// Every child in one ListChildProperties call; from GetManagedObjects where the daemon
+// has no such method (an older one, or a bus policy that does not let it through yet) or
+// rows of another shape (a newer one).
+std::vector<CtlChild> read_children(sdbus::IConnection& connection,
+                                    const std::string& destination) {
+  auto proxy = sdbus::createProxy(connection, destination, kManagerPath);
+  try {
+    auto reply = proxy->callMethod(
+        proxy->createMethodCall(kManagerInterface, "ListChildProperties"), kReadTimeoutUs);
+    if (auto children = children_from_rows(reply)) return std::move(*children);
+  } catch (const sdbus::Error& e) {
+    if (e.getName() != kUnknownMethod && e.getName() != kErrorAccessDenied) throw;
   }
-  // The call made now, waiting for its answer.
-  static Answer of(sdbus::IProxy& proxy, const sdbus::MethodCall& call) {
-    Answer a;
-    try {
-      a.reply_ = proxy.callMethod(call, kReadTimeoutUs);
-    } catch (const sdbus::Error& e) {
-      a.error_ = e;
-    }
-    return a;
-  }
-
- protected:
-  std::optional<sdbus::MethodReply> reply_;
-  std::optional<sdbus::Error> error_;
-};
-
-// One call sent without waiting for its answer: the connection queues it behind the calls
-// sent before it, so that calls that do not depend on each other share one round trip.
-// Answered by wait_for().
-class Pending : public Answer {
- public:
-  Pending(sdbus::IProxy& proxy, const sdbus::MethodCall& call, std::uint64_t timeout_us)
-      : call_(proxy.callMethod(
-            call,
-            [this](sdbus::MethodReply& reply, const sdbus::Error* error) {
-              if (error)
-                error_ = *error;
-              else
-                reply_ = reply;
-            },
-            timeout_us)) {}
-  Pending(const Pending&) = delete;
-  Pending& operator=(const Pending&) = delete;
-
- private:
-  sdbus::PendingAsyncCall call_;
-};
-
-// Processes the connection until every call is answered (each has its own timeout, which
-// the connection enforces). Never from inside a callback of the connection (the watch's):
-// its processing does not nest.
-void wait_for(sdbus::IConnection& connection, std::initializer_list<const Pending*> calls) {
-  const auto all_answered = [&] {
-    return std::all_of(calls.begin(), calls.end(), [](const Pending* p) { return p->answered(); });
-  };
-  while (!all_answered()) {
-    if (connection.processPendingRequest()) continue;
-    const auto poll_data = connection.getEventLoopPollData();
-    pollfd fd{poll_data.fd, poll_data.events, 0};
-    (void)::poll(&fd, 1, poll_data.getPollTimeout());
-  }
-}
-
-// The children from the answer to ListChildProperties; from GetManagedObjects where the
-// daemon has no such method (an older one, or a bus policy that does not let it through
-// yet) or rows of another shape (a newer one).
-std::vector<CtlChild> children_from(sdbus::IProxy& manager, Answer& rows) {
-  if (const sdbus::Error* e = rows.error()) {
-    if (e->getName() != kUnknownMethod && e->getName() != kErrorAccessDenied) throw *e;
-  } else if (auto children = children_from_rows(rows.reply())) {
-    return std::move(*children);
-  }
-  auto reply = manager.callMethod(
-      manager.createMethodCall("org.freedesktop.DBus.ObjectManager", "GetManagedObjects"),
+  auto reply = proxy->callMethod(
+      proxy->createMethodCall("org.freedesktop.DBus.ObjectManager", "GetManagedObjects"),
       kReadTimeoutUs);
   return children_from_managed_objects(reply);
-}
-
-void sort_children(CtlSnapshot& s) {
-  std::sort(s.children.begin(), s.children.end(),
-            [](const CtlChild& a, const CtlChild& b) { return a.name < b.name; });
 }
 
 }  // namespace
@@ -185,30 +119,9 @@ ManagerProperties read_manager(sdbus::IConnection& connection, const std::string
 CtlSnapshot read_snapshot(sdbus::IConnection& connection, const std::string& destination) {
   CtlSnapshot s;
   static_cast<ManagerProperties&>(s) = read_manager(connection, destination);
-  auto manager = sdbus::createProxy(connection, destination, kManagerPath);
-  Answer rows =
-      Answer::of(*manager, manager->createMethodCall(kManagerInterface, "ListChildProperties"));
-  s.children = children_from(*manager, rows);
-  sort_children(s);
-  return s;
-}
-
-// Four round trips on a new connection (five, call by call): the authentication, the
-// bus's Hello, GetNameOwner, then GetAll of the manager and ListChildProperties, sent
-// together to the owner.
-CtlSnapshot read_running_snapshot(sdbus::IConnection& connection) {
-  const std::string owner = running_owner(connection);
-  auto manager = sdbus::createProxy(connection, owner, kManagerPath);
-  auto get_all = manager->createMethodCall("org.freedesktop.DBus.Properties", "GetAll");
-  get_all << std::string(kManagerInterface);
-  Pending properties(*manager, get_all, kReadTimeoutUs);
-  Pending rows(*manager, manager->createMethodCall(kManagerInterface, "ListChildProperties"),
-               kReadTimeoutUs);
-  wait_for(connection, {&properties, &rows});
-  CtlSnapshot s;
-  static_cast<ManagerProperties&>(s) = manager_from_reply(properties.reply(), {});
-  s.children = children_from(*manager, rows);
-  sort_children(s);
+  s.children = read_children(connection, destination);
+  std::sort(s.children.begin(), s.children.end(),
+            [](const CtlChild& a, const CtlChild& b) { return a.name < b.name; });
   return s;
 }
 

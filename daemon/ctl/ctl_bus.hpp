@@ -37,12 +37,7 @@ std::optional<Owner> bus_name_owner(sdbus::IConnection& connection);
 std::string running_owner(sdbus::IConnection& connection);
 
 // Everything, from `destination` (a unique name for reads, the well-known one for actions).
-// Call by call, so that it may run inside a callback of the connection (the watch's).
 CtlSnapshot read_snapshot(sdbus::IConnection& connection, const std::string& destination);
-// Everything, from the owner of the name now, in as few round trips as the calls allow
-// (the calls that do not depend on each other go out together); CtlError(kCtlNotRunning)
-// when nobody owns the name. Never inside a callback of the connection.
-CtlSnapshot read_running_snapshot(sdbus::IConnection& connection);
 ManagerProperties read_manager(sdbus::IConnection& connection, const std::string& destination);
 // One child; CtlError(kCtlNoSuchChild) when there is none of that name.
 CtlChild read_child(sdbus::IConnection& connection, const std::string& destination,

@@ -29,11 +29,11 @@ void out(const std::string& text) { std::fputs(text.c_str(), stdout); }
 // "status NAME…" fetches only the named children (one GetAll each), never every child:
 // at 1,000 children the whole tree is a 600 KB reply.
 int run_status(sdbus::IConnection& connection, const CtlArgs& a) {
+  const std::string owner = running_owner(connection);
   CtlSnapshot s;
   if (a.names.empty()) {
-    s = read_running_snapshot(connection);
+    s = read_snapshot(connection, owner);
   } else {
-    const std::string owner = running_owner(connection);
     static_cast<ManagerProperties&>(s) = read_manager(connection, owner);
     for (const auto& name : a.names) s.children.push_back(read_child(connection, owner, name));
   }
@@ -73,7 +73,7 @@ int run_metrics() {
   std::optional<CtlSnapshot> s;
   try {
     auto connection = connect_system_bus();
-    s = read_running_snapshot(*connection);
+    s = read_snapshot(*connection, running_owner(*connection));
   } catch (const CtlError& e) {
     std::fprintf(stderr, "mlockctl: %s\n", e.what());
   } catch (const sdbus::Error& e) {
@@ -117,7 +117,7 @@ int run(const CtlArgs& a) {
   auto connection = connect_system_bus();
   if (a.command == "status") return run_status(*connection, a);
   if (a.command == "list") {
-    const CtlSnapshot s = read_running_snapshot(*connection);
+    const CtlSnapshot s = read_snapshot(*connection, running_owner(*connection));
     out(a.json ? format_json(s) : format_list(s));
     return kCtlOk;
   }
